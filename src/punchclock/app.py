@@ -1,0 +1,132 @@
+"""The application factory: routers, Kimai's error bodies, CORS, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import RedirectResponse
+
+from punchclock import __version__
+from punchclock.activities.routes import router as activities_router
+from punchclock.auth.dependencies import FailureLimiter
+from punchclock.config import Settings, get_settings
+from punchclock.customers.routes import router as customers_router
+from punchclock.db import Database
+from punchclock.kimai.errors import KimaiError, reason
+from punchclock.kimai.responses import json_response
+from punchclock.projects.routes import router as projects_router
+from punchclock.system import router as system_router
+
+log = logging.getLogger("punchclock")
+
+EXPOSED_HEADERS = ["X-Page", "X-Total-Count", "X-Total-Pages", "X-Per-Page"]
+ALLOWED_HEADERS = ["Content-Type", "Authorization", "X-AUTH-USER", "X-AUTH-TOKEN"]
+
+DESCRIPTION = """
+Punchclock speaks the Kimai 2 JSON API (version 2.66). Authenticate every call with
+`Authorization: Bearer <token>` (create one with `punchclock token create USER --name NAME`), or with the
+legacy pair `X-AUTH-USER` / `X-AUTH-TOKEN`.
+
+Request datetimes are HTML5 local times (`2024-05-01T09:00:00`) in the user's timezone; responses carry
+an offset (`2024-05-01T09:00:00+0200`). Lists return plain arrays; only timesheets and invoices paginate.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = database or Database(
+        settings.database_url, threads=settings.db_threads, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Punchclock (Kimai 2 compatible API)",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/api/doc",
+        openapi_url="/api/doc.json",
+        redoc_url=None,
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.legacy_limiter = FailureLimiter(settings.legacy_auth_max_failures, settings.legacy_auth_window_seconds)
+
+    for router in (system_router, customers_router, projects_router, activities_router):
+        app.include_router(router)
+
+    _install_error_handlers(app)
+    _install_trailing_slash_redirect(app)
+    if settings.cors_allow_origin:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[settings.cors_allow_origin],
+            allow_methods=["GET", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=ALLOWED_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
+            max_age=3600,
+        )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KimaiError)
+    async def kimai_error(_request: Request, exc: KimaiError) -> Response:
+        return json_response(exc.body(), exc.status, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        return json_response({"code": exc.status_code, "message": reason(exc.status_code)}, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(_request: Request, _exc: RequestValidationError) -> Response:
+        return json_response({"code": 400, "message": "Bad Request"}, 400)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return json_response({"code": 500, "message": "Internal Server Error"}, 500)
+
+
+def _install_trailing_slash_redirect(app: FastAPI) -> None:
+    """Kimai's router answers GET/HEAD with a trailing slash by a 301 to the route without it;
+    other methods with a trailing slash do not match (404)."""
+
+    @app.middleware("http")
+    async def redirect(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        path = request.url.path
+        if request.method in ("GET", "HEAD") and path.startswith("/api/") and path.endswith("/") and path != "/api/":
+            target = request.url.replace(path=path.rstrip("/"))
+            return RedirectResponse(str(target), status_code=301)
+        return await call_next(request)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "apiToken": {"type": "http", "scheme": "bearer", "description": "An API token"},
+        "legacyUser": {"type": "apiKey", "in": "header", "name": "X-AUTH-USER"},
+        "legacyToken": {"type": "apiKey", "in": "header", "name": "X-AUTH-TOKEN"},
+    }
+    schema["security"] = [{"apiToken": []}, {"legacyUser": [], "legacyToken": []}]
+    app.openapi_schema = schema
+    return schema

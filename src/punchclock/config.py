@@ -1,0 +1,62 @@
+"""Every setting in one place, read from PUNCHCLOCK_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUNCHCLOCK_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///punchclock.db", description="SQLAlchemy URL: sqlite:///FILE or postgresql://…"
+    )
+    default_timezone: str = Field(
+        "Europe/Berlin", description="Timezone of users created without one (and of the CLI's first admin)"
+    )
+    sqlite_busy_timeout_ms: int = Field(30_000, description="How long a SQLite writer waits for the lock")
+    db_threads: int = Field(
+        2, ge=1, description="Threads that run database work per process (a small pool beats a big one)"
+    )
+    cors_allow_origin: str = Field("*", description="Access-Control-Allow-Origin on /api/ ('' disables CORS)")
+    legacy_auth_delay_ms: tuple[int, int] = Field(
+        (200, 500), description="Random delay range for every X-AUTH-USER/X-AUTH-TOKEN attempt, as Kimai"
+    )
+    legacy_auth_max_failures: int = Field(
+        5, description="Failed legacy logins per client IP and window before 400 Bad Request"
+    )
+    legacy_auth_window_seconds: int = Field(60, description="Window of the legacy-login failure limit")
+    token_usage_interval_seconds: int = Field(60, description="An API token's last usage is written at most this often")
+    meta_fields: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Custom fields per entity type, e.g. {"customer": ["crm_id"]}; added to those in the database',
+    )
+    customer_number_format: str = Field("{cc,4}", description="Automatic customer number ({cc,N} = count+1, N digits)")
+    project_number_format: str = Field("{pc,4}", description="Automatic project number")
+    activity_number_format: str = Field("{ac,4}", description="Automatic activity number")
+    allow_duplicate_numbers: bool = Field(False, description="Allow two customers/projects/activities one number")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in available_timezones() and value != "UTC":
+            raise ValueError(f"unknown timezone {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        # Plain postgresql:// URLs would pick psycopg2, which we do not ship.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,79 @@
+"""Form fields that customers, projects and activities share, and the permission rules for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from punchclock.auth.permissions import Caller
+from punchclock.kimai.colors import COLOR_CHOICES
+from punchclock.kimai.forms import (
+    INVALID_CHOICE,
+    Field,
+    FieldError,
+    between,
+    checkbox,
+    choice,
+    duration,
+    id_list,
+    length,
+    money,
+    not_blank,
+    text,
+)
+from punchclock.teams.models import Team
+
+MAX_BUDGET = 900_000_000_000
+MAX_TIME_BUDGET = 2_145_600_000
+
+
+def name_field(maximum: int = 150) -> Field:
+    return Field("name", text, (not_blank, length(2, maximum)))
+
+
+def color_field(current: str | None) -> Field:
+    """A configured colour, or the entity's current one."""
+    allowed = set(COLOR_CHOICES.values()) | ({current} if current else set())
+    return Field("color", choice(allowed))
+
+
+def budget_fields(*, money_allowed: bool, time_allowed: bool) -> tuple[Field, ...]:
+    fields: list[Field] = []
+    if money_allowed:
+        fields.append(Field("budget", money, (between(0, MAX_BUDGET),)))
+    if time_allowed:
+        fields.append(Field("timeBudget", duration, (between(0, MAX_TIME_BUDGET),)))
+    if money_allowed or time_allowed:
+        fields.append(Field("budgetType", choice(("month",))))
+    return tuple(fields)
+
+
+def flag_fields() -> tuple[Field, ...]:
+    return (Field("visible", checkbox), Field("billable", checkbox))
+
+
+def teams_field(session: Session, caller: Caller) -> Field:
+    """Teams on creation: admins may pick any team, others only teams they lead."""
+
+    def parse(raw: Any) -> list[Team]:
+        ids = id_list(raw)
+        if not ids:
+            return []
+        teams = list(session.scalars(select(Team).where(Team.id.in_(ids))))
+        allowed = [t for t in teams if caller.sees_all or t.id in caller.lead_team_ids]
+        if len(allowed) != len(set(ids)):
+            raise FieldError(INVALID_CHOICE)
+        return allowed
+
+    return Field("teams", parse)
+
+
+def budget_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """Nulls submitted to budget fields mean zero, as Kimai's entities store them."""
+    if "budget" in values and values["budget"] is None:
+        values["budget"] = 0.0
+    if "time_budget" in values and values["time_budget"] is None:
+        values["time_budget"] = 0
+    return values

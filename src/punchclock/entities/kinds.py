@@ -1,0 +1,41 @@
+"""The three listed entity kinds and what the shared machinery needs to know about each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from punchclock.activities.models import Activity, ActivityMeta, ActivityRate
+from punchclock.customers.models import Customer, CustomerComment, CustomerMeta, CustomerRate
+from punchclock.projects.models import Project, ProjectComment, ProjectMeta, ProjectRate
+
+Entity = Customer | Project | Activity
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # Kimai's permission suffix: customer, project, activity
+    plural: str  # the route segment
+    label: str  # as in Kimai's 403 texts ("Cannot access Customer: 3")
+    model: Any
+    meta_model: Any
+    rate_model: Any
+    comment_model: Any | None
+
+
+CUSTOMER = Kind("customer", "customers", "Customer", Customer, CustomerMeta, CustomerRate, CustomerComment)
+PROJECT = Kind("project", "projects", "Project", Project, ProjectMeta, ProjectRate, ProjectComment)
+ACTIVITY = Kind("activity", "activities", "Activity", Activity, ActivityMeta, ActivityRate, None)
+
+
+def voter_teams(entity: Entity) -> set[int]:
+    """The teams Kimai's voter counts for ``entity``.
+
+    A customer: its teams. A project: its own teams only. An activity: its own, its project's and
+    that project's customer's.
+    """
+    teams = {team.id for team in entity.teams}
+    if isinstance(entity, Activity) and entity.project is not None:
+        teams |= {team.id for team in entity.project.teams}
+        teams |= {team.id for team in entity.project.customer.teams}
+    return teams

@@ -1,0 +1,37 @@
+"""Pieces of the JSON views that customers, projects and activities share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from punchclock.auth.permissions import Caller
+from punchclock.entities.kinds import Entity, voter_teams
+from punchclock.kimai.colors import safe_color, visible_color
+from punchclock.teams.models import Team
+
+
+def color_fields(color: str | None, name: str) -> dict[str, Any]:
+    return {"color": visible_color(color), "color-safe": safe_color(color, name)}
+
+
+def team_ref(team: Team) -> dict[str, Any]:
+    return {"id": team.id, "name": team.name, **color_fields(team.color, team.name)}
+
+
+def meta_fields(entity: Any) -> list[dict[str, Any]]:
+    return [{"name": row.name, "value": row.value} for row in sorted(entity.meta, key=lambda r: r.id) if row.visible]
+
+
+def budget_fields(caller: Caller, kind: str, entity: Entity) -> dict[str, Any]:
+    """``budget``/``timeBudget``/``budgetType``, each present only when the caller may see it."""
+    teams = voter_teams(entity)
+    money = caller.may("budget", kind, teams)
+    time = caller.may("time", kind, teams)
+    fields: dict[str, Any] = {}
+    if money:
+        fields["budget"] = float(entity.budget)
+    if time:
+        fields["timeBudget"] = int(entity.time_budget)
+    if money or time:
+        fields["budgetType"] = entity.budget_type
+    return fields

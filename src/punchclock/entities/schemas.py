@@ -1,0 +1,96 @@
+"""OpenAPI shapes shared by several views. Responses are built by the render functions; these
+models only document them, and the test suite checks every real response against them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Shape(BaseModel):
+    """A documented response object: exactly these keys, no others."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Colored(Shape):
+    color: str | None
+    color_safe: str = Field(alias="color-safe", description="`color`, or a palette colour picked from the name")
+
+
+class TeamRef(Colored):
+    id: int
+    name: str
+
+
+class MetaField(Shape):
+    name: str
+    value: str | None
+
+
+class UserRef(Colored):
+    id: int
+    username: str
+    email: str
+    enabled: bool
+    apiToken: bool = Field(description="Whether a legacy API password is set (never a secret)")
+    systemAccount: bool
+    alias: str | None
+    title: str | None
+    avatar: str | None
+    accountNumber: str | None
+    initials: str
+    language: str
+    locale: str
+    timezone: str
+
+
+class Rate(Shape):
+    id: int
+    user: UserRef | None
+    rate: float
+    internalRate: float | None
+    isFixed: bool
+
+
+class Comment(Shape):
+    id: int
+    message: str
+    createdBy: UserRef
+    createdAt: str = Field(description="Y-m-d\\TH:i:sO")
+    pinned: bool
+
+
+class Budgets(BaseModel):
+    """Present per record only when the caller may see budgets (``budget``) or time budgets (``time``)."""
+
+    budget: float = Field(0.0, description="Only with the budget permission on this record")
+    timeBudget: int = Field(0, description="Seconds; only with the time permission on this record")
+    budgetType: str | None = Field(None, description='"month" or null; with either permission')
+
+
+class Error(Shape):
+    code: int
+    message: str
+
+
+class ValidationError(Shape):
+    code: int
+    message: str
+    errors: dict[str, object]
+
+
+class MetaFieldForm(BaseModel):
+    name: str
+    value: str | None = None
+
+
+class RateForm(BaseModel):
+    user: int | None = Field(None, description="User id; empty for a rate that applies to everybody")
+    rate: float
+    internalRate: float | None = None
+    isFixed: bool = False
+
+
+class CommentForm(BaseModel):
+    message: str
+    pinned: bool = False

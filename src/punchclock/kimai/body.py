@@ -1,0 +1,106 @@
+"""Request bodies decoded the way Kimai's API decodes them.
+
+JSON is turned into what an HTML form would have posted: every scalar becomes a string, ``true``
+is ``"1"``, ``false`` is null and ``null`` is ``""``. URL-encoded and multipart bodies with PHP
+bracket keys (``members[0][user]=2``) are accepted too. Keys are converted from snake_case to
+camelCase at every depth; two keys meeting after conversion are a bad request.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+
+from punchclock.kimai.errors import BadRequest
+
+_SNAKE = re.compile(r"_([a-zA-Z0-9])")
+_BRACKETS = re.compile(r"\[([^\]]*)\]")
+
+
+def camelize(key: str) -> str:
+    return _SNAKE.sub(lambda m: m.group(1).upper(), key)
+
+
+def php_string(value: Any) -> str | None:
+    """A JSON scalar as PHP's form decoder turns it into a string."""
+    if value is True:
+        return "1"
+    if value is False:
+        return None
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def formify(value: Any) -> Any:
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            name = camelize(str(key))
+            if name in result:
+                raise BadRequest()
+            result[name] = formify(item)
+        return result
+    if isinstance(value, list):
+        return [formify(item) for item in value]
+    return php_string(value)
+
+
+def _assign(target: dict[str, Any], key: str, value: str) -> None:
+    head, _, rest = key.partition("[")
+    path = [head, *_BRACKETS.findall("[" + rest)] if rest else [head]
+    node: Any = target
+    for index, part in enumerate(path):
+        last = index == len(path) - 1
+        if part == "":  # name[] appends
+            part = str(len(node))
+        if last:
+            node[part] = value
+        else:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise BadRequest()
+
+
+def _lists(value: Any) -> Any:
+    """PHP arrays with keys 0..n-1 become lists, like JSON arrays do."""
+    if not isinstance(value, dict):
+        return value
+    converted = {key: _lists(item) for key, item in value.items()}
+    if converted and all(key.isdigit() for key in converted) and sorted(map(int, converted)) == list(
+        range(len(converted))
+    ):
+        return [converted[str(i)] for i in range(len(converted))]
+    return converted
+
+
+async def read_body(request: Request) -> Any:
+    """The request body as form data: a dict (or a list for the few array endpoints)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        pairs: list[tuple[str, str]]
+        if content_type == "multipart/form-data":
+            form = await request.form()
+            pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        else:
+            pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        data: dict[str, Any] = {}
+        for key, value in pairs:
+            _assign(data, key, value)
+        return formify(_lists(data))
+    if not raw.strip():
+        return {}
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest() from None
+    if not isinstance(decoded, dict | list):
+        raise BadRequest()
+    return formify(decoded)

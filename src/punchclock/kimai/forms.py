@@ -1,0 +1,324 @@
+"""A small re-creation of how Kimai's API forms submit, transform and validate fields.
+
+A form is a tuple of ``Field``s. ``submit`` takes the decoded body (see ``body``), rejects keys the
+form does not have (``This form should not contain extra fields.``), turns each submitted raw value
+into a Python value (a failure there is the field's "invalid message"), merges the result onto the
+entity's current values and then checks every field's constraints on the merged state, exactly as
+Symfony validates the entity after the form mapped the request onto it. Errors come back in Kimai's
+envelope, one ``children`` key per field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from punchclock.kimai.errors import ValidationFailed
+
+EXTRA_FIELDS = "This form should not contain extra fields."
+NOT_BLANK = "This value should not be blank."
+NOT_NULL = "This value should not be null."
+NOT_VALID = "This value is not valid."
+INVALID_CHOICE = "The selected choice is invalid."
+
+
+class FieldError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+Parser = Callable[[Any], Any]
+Check = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One form field: its request key, the entity attribute, how to read it and what must hold."""
+
+    name: str
+    parse: Parser
+    checks: tuple[Check, ...] = ()
+    attr: str = ""
+
+    @property
+    def target(self) -> str:
+        return self.attr or _snake(self.name)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+@dataclass
+class Submission:
+    """What a valid submit changed: attribute -> new value, only for submitted fields."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def __contains__(self, attr: str) -> bool:
+        return attr in self.changes
+
+    def get(self, attr: str, default: Any = None) -> Any:
+        return self.changes.get(attr, default)
+
+
+def error_envelope(
+    fields: Iterable[str], field_errors: dict[str, list[str]], global_errors: Sequence[str] = ()
+) -> dict[str, Any]:
+    envelope: dict[str, Any] = {}
+    if global_errors:
+        envelope["errors"] = list(global_errors)
+    envelope["children"] = {
+        name: ({"errors": field_errors[name]} if field_errors.get(name) else {}) for name in fields
+    }
+    return envelope
+
+
+def fail(fields: Sequence[Field], field_errors: dict[str, list[str]], global_errors: Sequence[str] = ()) -> None:
+    raise ValidationFailed(error_envelope((f.name for f in fields), field_errors, global_errors))
+
+
+def submit(
+    fields: Sequence[Field],
+    data: Any,
+    *,
+    current: dict[str, Any],
+    clear_missing: bool,
+    extra_checks: Callable[[dict[str, Any]], dict[str, list[str]]] | None = None,
+) -> Submission:
+    """Apply ``data`` to ``current`` (attribute -> value) through ``fields``.
+
+    ``clear_missing`` is Symfony's flag: absent keys are submitted as null (POST of users, teams,
+    tags) instead of being left alone. ``extra_checks`` sees the merged state and returns errors
+    keyed by field name (entity-level rules such as "end before start").
+    """
+    if not isinstance(data, dict):
+        fail(fields, {}, [NOT_VALID])
+    known = {f.name for f in fields}
+    global_errors = [EXTRA_FIELDS] if any(key not in known for key in data) else []
+    errors: dict[str, list[str]] = {}
+    merged = dict(current)
+    changes: dict[str, Any] = {}
+    for f in fields:
+        if f.name in data:
+            raw = data[f.name]
+        elif clear_missing:
+            raw = None
+        else:
+            continue
+        try:
+            value = f.parse(raw)
+        except FieldError as exc:
+            errors[f.name] = [exc.message]
+            continue
+        merged[f.target] = value
+        changes[f.target] = value
+    for f in fields:
+        if f.name in errors:
+            continue
+        messages = [m for m in (check(merged.get(f.target)) for check in f.checks) if m]
+        if messages:
+            errors[f.name] = messages
+    if extra_checks and not errors and not global_errors:
+        for name, messages in extra_checks(merged).items():
+            errors.setdefault(name, []).extend(messages)
+    if errors or global_errors:
+        fail(fields, errors, global_errors)
+    return Submission(changes)
+
+
+# --- parsers -----------------------------------------------------------------------------------
+
+
+def _scalar(raw: Any) -> str | None:
+    if isinstance(raw, dict | list):
+        raise FieldError(NOT_VALID)
+    return raw if raw is None else str(raw)
+
+
+def text(raw: Any) -> str | None:
+    """A text input: trimmed; empty means null."""
+    value = _scalar(raw)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def checkbox(raw: Any) -> bool:
+    """Kimai's API checkbox: false only for a submitted null (JSON false, or absent when clearing)."""
+    return raw is not None
+
+
+def yes_no(raw: Any) -> bool:
+    """A real yes/no choice (Kimai's nested booleans): "", "0", "false" and null are no."""
+    value = _scalar(raw)
+    return value not in (None, "", "0", "false")
+
+
+def choice(options: Callable[[], Iterable[str]] | Iterable[str], message: str = INVALID_CHOICE) -> Parser:
+    """One of ``options`` (empty means null)."""
+
+    def parse(raw: Any) -> str | None:
+        value = text(raw)
+        if value is None:
+            return None
+        allowed = options() if callable(options) else options
+        if value not in allowed:
+            raise FieldError(message)
+        return value
+
+    return parse
+
+
+_MONEY = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+
+
+def number(message: str = "Please enter a valid money amount.") -> Parser:
+    def parse(raw: Any) -> float | None:
+        value = text(raw)
+        if value is None:
+            return None
+        if not _MONEY.match(value):
+            raise FieldError(message)
+        return float(value.replace(",", "."))
+
+    return parse
+
+
+money = number()
+
+
+def integer_id(raw: Any) -> int | None:
+    value = text(raw)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise FieldError(INVALID_CHOICE)
+    return int(value)
+
+
+def id_list(raw: Any) -> list[int]:
+    """A multiple choice of ids (``teams``): a list, or one scalar id."""
+    if raw is None or raw == "":
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    result: list[int] = []
+    for item in items:
+        value = text(item) if not isinstance(item, dict | list) else "x"
+        if value is None or not value.isdigit():
+            raise FieldError(INVALID_CHOICE)
+        result.append(int(value))
+    return result
+
+
+_DURATION_HOURS = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+_DURATION_CLOCK = re.compile(r"^(-?\d+):([0-5]?\d)(?::([0-5]?\d))?$")
+_DURATION_UNITS = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.IGNORECASE)
+
+
+def parse_duration(value: str) -> int | None:
+    """Kimai's duration string in seconds: decimal hours, H:MM[:SS], or 1h30m10s. None if malformed."""
+    value = value.strip()
+    if _DURATION_HOURS.match(value):
+        return round(float(value.replace(",", ".")) * 3600)
+    clock = _DURATION_CLOCK.match(value)
+    if clock:
+        hours, minutes, seconds = int(clock.group(1)), int(clock.group(2)), int(clock.group(3) or 0)
+        sign = -1 if value.startswith("-") else 1
+        return sign * (abs(hours) * 3600 + minutes * 60 + seconds)
+    units = _DURATION_UNITS.match(value)
+    if units and any(units.groups()):
+        hours, minutes, seconds = (int(g or 0) for g in units.groups())
+        return hours * 3600 + minutes * 60 + seconds
+    return None
+
+
+def duration(raw: Any) -> int | None:
+    value = text(raw)
+    if value is None:
+        return None
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise FieldError(NOT_VALID)
+    return seconds
+
+
+# --- constraints -------------------------------------------------------------------------------
+
+
+def _characters(limit: int) -> str:
+    return "character" if limit == 1 else "characters"
+
+
+def not_blank(value: Any) -> str | None:
+    return NOT_BLANK if value is None or value == "" else None
+
+
+def not_null(value: Any) -> str | None:
+    return NOT_NULL if value is None else None
+
+
+def length(minimum: int | None = None, maximum: int | None = None) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return None
+        if minimum is not None and len(value) < minimum:
+            return f"This value is too short. It should have {minimum} {_characters(minimum)} or more."
+        if maximum is not None and len(value) > maximum:
+            return f"This value is too long. It should have {maximum} {_characters(maximum)} or less."
+        return None
+
+    return check
+
+
+def between(minimum: float, maximum: float) -> Check:
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not minimum <= value <= maximum:
+            return f"This value should be between {_num(minimum)} and {_num(maximum)}."
+        return None
+
+    return check
+
+
+def at_least(minimum: float) -> Check:
+    def check(value: Any) -> str | None:
+        if value is not None and value < minimum:
+            return f"This value should be greater than or equal to {_num(minimum)}."
+        return None
+
+    return check
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_EMAIL = re.compile(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+                    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$")
+
+
+def email(value: Any) -> str | None:
+    if value is None or _EMAIL.match(value):
+        return None
+    return "This value is not a valid email address."
+
+
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def url(raw: Any) -> str | None:
+    """A homepage: ``https://`` is added when the scheme is missing, as Kimai's URL field does."""
+    value = text(raw)
+    if value is None:
+        return None
+    if "://" not in value:
+        value = "https://" + value
+    if not _URL.match(value):
+        raise FieldError("Please enter a valid URL.")
+    return value

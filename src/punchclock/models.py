@@ -1,0 +1,20 @@
+"""Imports every model so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from punchclock.activities.models import Activity, ActivityMeta, ActivityRate
+from punchclock.customers.models import Customer, CustomerComment, CustomerMeta, CustomerRate
+from punchclock.db import Base
+from punchclock.entities.models import MetaFieldDefinition
+from punchclock.projects.models import Project, ProjectComment, ProjectMeta, ProjectRate
+from punchclock.tags.models import Tag
+from punchclock.teams.models import Team, TeamActivity, TeamCustomer, TeamMember, TeamProject
+from punchclock.timesheets.models import Timesheet, TimesheetMeta, TimesheetTag
+from punchclock.users.models import ApiToken, User, UserPreference
+
+metadata = Base.metadata
+
+__all__ = [
+    "Activity", "ActivityMeta", "ActivityRate", "ApiToken", "Base", "Customer", "CustomerComment",
+    "CustomerMeta", "CustomerRate", "MetaFieldDefinition", "Project", "ProjectComment", "ProjectMeta",
+    "ProjectRate", "Tag", "Team", "TeamActivity", "TeamCustomer", "TeamMember", "TeamProject", "Timesheet",
+    "TimesheetMeta", "TimesheetTag", "User", "UserPreference", "metadata",
+]

@@ -1,0 +1,189 @@
+"""Fixtures: the real app over HTTP on a real SQLite file and, when configured, a real PostgreSQL.
+
+Every DB-facing test runs once per backend (``backend`` parameter). The schema is built by the real
+Alembic migrations once per backend; before each test the tables are emptied and four users, one
+per role, are inserted with known API tokens.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, text
+
+from punchclock import models
+from punchclock.app import create_app
+from punchclock.auth.passwords import hash_password
+from punchclock.auth.tokens import token_hash
+from punchclock.config import Settings
+from punchclock.db import Database
+from punchclock.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("PUNCHCLOCK_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("PUNCHCLOCK_REQUIRE_POSTGRES") == "1"
+PASSWORD = "password123"
+API_PASSWORD = "legacy-secret"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    username: str
+    roles: tuple[str, ...]
+    timezone: str
+
+    @property
+    def token(self) -> str:
+        return f"token-of-{self.username}"
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@example.com"
+
+
+# One user per role. Two timezones so datetime rendering is checked in both.
+PEOPLE = {
+    "super": Person(1, "susan_super", ("ROLE_SUPER_ADMIN",), "Europe/Berlin"),
+    "admin": Person(2, "anna_admin", ("ROLE_ADMIN",), "America/New_York"),
+    "teamlead": Person(3, "tony_teamlead", ("ROLE_TEAMLEAD",), "Europe/Berlin"),
+    "user": Person(4, "john_user", (), "Pacific/Tongatapu"),
+}
+
+
+@lru_cache
+def _hashes() -> tuple[str, str]:
+    return hash_password(PASSWORD), hash_password(API_PASSWORD)
+
+
+def seed_people(db: Database) -> None:
+    password, api_password = _hashes()
+    with db.session(write=True) as session:
+        for person in PEOPLE.values():
+            session.execute(
+                insert(models.User).values(
+                    id=person.id,
+                    username=person.username,
+                    email=person.email,
+                    password=password,
+                    api_password=api_password,
+                    roles=list(person.roles),
+                    timezone=person.timezone,
+                    language="en",
+                    locale="en",
+                    enabled=True,
+                    alias=None,
+                )
+            )
+            session.execute(
+                insert(models.ApiToken).values(user_id=person.id, token_hash=token_hash(person.token), name="tests")
+            )
+        if session.bind and session.bind.dialect.name == "postgresql":
+            session.execute(text("SELECT setval('users_id_seq', (SELECT max(id) FROM users))"))
+
+
+def wipe(db: Database) -> None:
+    tables = [t.name for t in reversed(models.metadata.sorted_tables)]
+    with db.session(write=True) as session:
+        if db.is_sqlite:
+            for table in tables:
+                session.execute(text(f'DELETE FROM "{table}"'))
+        else:
+            session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+
+
+def backends() -> list[Any]:
+    marks = [] if POSTGRES_URL or REQUIRE_POSTGRES else [pytest.mark.skip(reason="PUNCHCLOCK_TEST_POSTGRES_URL not set")]
+    return ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, *marks])]
+
+
+def _reset_postgres_schema(url: str) -> None:
+    if not url:
+        pytest.fail("PUNCHCLOCK_REQUIRE_POSTGRES=1 but PUNCHCLOCK_TEST_POSTGRES_URL is not set")
+    db = Database(url)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+
+
+@pytest.fixture(scope="session", params=backends())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "punchclock.db"
+        url = f"sqlite:///{path}"
+    else:
+        url = Settings(database_url=POSTGRES_URL).database_url
+        _reset_postgres_schema(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "legacy_auth_delay_ms": (0, 0),
+        "meta_fields": {"customer": ["crm_id"], "project": ["crm_id"], "activity": ["crm_id"]},
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def db(database: Database) -> Database:
+    wipe(database)
+    seed_people(database)
+    return database
+
+
+class Api:
+    """A TestClient that knows the seeded people: ``api.get(url, as_="admin")``."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def headers(self, as_: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {PEOPLE[as_].token}"} if as_ else {}
+        headers.update(extra or {})
+        return headers
+
+    def request(self, method: str, url: str, *, as_: str | None = "super", **kwargs: Any) -> Any:
+        headers = self.headers(as_, kwargs.pop("headers", None))
+        return self.client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.request("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", url, **kwargs)
+
+
+@pytest.fixture
+def app_settings(database_url: str) -> Settings:
+    return test_settings(database_url)
+
+
+@pytest.fixture
+def api(db: Database, app_settings: Settings) -> Iterator[Api]:
+    app = create_app(app_settings, db)
+    with TestClient(app) as client:
+        yield Api(client)

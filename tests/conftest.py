@@ -82,7 +82,9 @@ def seed_people(db: Database) -> None:
                 )
             )
             session.execute(
-                insert(models.ApiToken).values(user_id=person.id, token_hash=token_hash(person.token), name="tests")
+                insert(models.ApiToken).values(
+                    user_id=person.id, token_hash=token_hash(person.token), name="tests"
+                )
             )
         if session.bind and session.bind.dialect.name == "postgresql":
             session.execute(text("SELECT setval('users_id_seq', (SELECT max(id) FROM users))"))
@@ -95,11 +97,17 @@ def wipe(db: Database) -> None:
             for table in tables:
                 session.execute(text(f'DELETE FROM "{table}"'))
         else:
-            session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            session.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
 
 
 def backends() -> list[Any]:
-    marks = [] if POSTGRES_URL or REQUIRE_POSTGRES else [pytest.mark.skip(reason="PUNCHCLOCK_TEST_POSTGRES_URL not set")]
+    marks = (
+        []
+        if POSTGRES_URL or REQUIRE_POSTGRES
+        else [pytest.mark.skip(reason="PUNCHCLOCK_TEST_POSTGRES_URL not set")]
+    )
     return ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, *marks])]
 
 

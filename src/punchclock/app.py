@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.legacy_limiter = FailureLimiter(settings.legacy_auth_max_failures, settings.legacy_auth_window_seconds)
+    app.state.legacy_limiter = FailureLimiter(
+        settings.legacy_auth_max_failures, settings.legacy_auth_window_seconds
+    )
 
     for router in (system_router, customers_router, projects_router, activities_router):
         app.include_router(router)
@@ -110,7 +112,12 @@ def _install_trailing_slash_redirect(app: FastAPI) -> None:
     @app.middleware("http")
     async def redirect(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
-        if request.method in ("GET", "HEAD") and path.startswith("/api/") and path.endswith("/") and path != "/api/":
+        if (
+            request.method in ("GET", "HEAD")
+            and path.startswith("/api/")
+            and path.endswith("/")
+            and path != "/api/"
+        ):
             target = request.url.replace(path=path.rstrip("/"))
             return RedirectResponse(str(target), status_code=301)
         return await call_next(request)
@@ -119,9 +126,7 @@ def _install_trailing_slash_redirect(app: FastAPI) -> None:
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schema.setdefault("components", {})["securitySchemes"] = {
         "apiToken": {"type": "http", "scheme": "bearer", "description": "An API token"},
         "legacyUser": {"type": "apiKey", "in": "header", "name": "X-AUTH-USER"},

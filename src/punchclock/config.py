@@ -30,15 +30,21 @@ class Settings(BaseSettings):
         5, description="Failed legacy logins per client IP and window before 400 Bad Request"
     )
     legacy_auth_window_seconds: int = Field(60, description="Window of the legacy-login failure limit")
-    token_usage_interval_seconds: int = Field(60, description="An API token's last usage is written at most this often")
+    token_usage_interval_seconds: int = Field(
+        60, description="An API token's last usage is written at most this often"
+    )
     meta_fields: dict[str, list[str]] = Field(
         default_factory=dict,
-        description='Custom fields per entity type, e.g. {"customer": ["crm_id"]}; added to those in the database',
+        description='Custom fields per entity type, e.g. {"customer": ["crm_id"]}, plus those in the DB',
     )
-    customer_number_format: str = Field("{cc,4}", description="Automatic customer number ({cc,N} = count+1, N digits)")
+    customer_number_format: str = Field(
+        "{cc,4}", description="Automatic customer number ({cc,N} = count+1, N digits)"
+    )
     project_number_format: str = Field("{pc,4}", description="Automatic project number")
     activity_number_format: str = Field("{ac,4}", description="Automatic activity number")
-    allow_duplicate_numbers: bool = Field(False, description="Allow two customers/projects/activities one number")
+    allow_duplicate_numbers: bool = Field(
+        False, description="Allow two customers/projects/activities one number"
+    )
 
     @field_validator("default_timezone")
     @classmethod

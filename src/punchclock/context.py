@@ -32,7 +32,9 @@ class Context:
 
 
 async def context(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> Context:
-    return Context(caller=caller, settings=request.app.state.settings, db=request.app.state.db, request=request)
+    return Context(
+        caller=caller, settings=request.app.state.settings, db=request.app.state.db, request=request
+    )
 
 
 Ctx = Annotated[Context, Depends(context)]

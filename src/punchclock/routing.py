@@ -18,7 +18,11 @@ _ERRORS: dict[int, str] = {
 
 
 def documented(
-    model: Any = None, *, status: int = 200, errors: tuple[int, ...] = (401, 403, 404), summary: str | None = None
+    model: Any = None,
+    *,
+    status: int = 200,
+    errors: tuple[int, ...] = (401, 403, 404),
+    summary: str | None = None,
 ) -> dict[str, Any]:
     """Route keyword arguments: the success shape plus Kimai's error bodies."""
     from punchclock.entities.schemas import Error, ValidationError

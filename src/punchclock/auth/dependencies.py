@@ -20,13 +20,18 @@ from punchclock.auth.service import check_legacy, find_token, load_caller, touch
 from punchclock.auth.tokens import BEARER
 from punchclock.config import Settings
 from punchclock.db import Database, utcnow
+from punchclock.kimai.body import read_body
 from punchclock.kimai.errors import BadRequest, LegacyAuthFailed, Unauthorized
 
 # Declared only so the OpenAPI document shows the schemes; reading is done by hand below.
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`")
-legacy_user_scheme = APIKeyHeader(name="X-AUTH-USER", auto_error=False, description="Legacy: username or e-mail")
+legacy_user_scheme = APIKeyHeader(
+    name="X-AUTH-USER", auto_error=False, description="Legacy: username or e-mail"
+)
 legacy_token_scheme = APIKeyHeader(
-    name="X-AUTH-TOKEN", auto_error=False, description="Legacy: the user's API password, or one of their API tokens"
+    name="X-AUTH-TOKEN",
+    auto_error=False,
+    description="Legacy: the user's API password, or one of their API tokens",
 )
 
 
@@ -62,6 +67,9 @@ async def authenticate(request: Request) -> Caller:
     cached: Caller | None = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        # Kimai decodes the body before its firewall runs: malformed JSON is 400 even without credentials.
+        await read_body(request)
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization")
@@ -110,7 +118,7 @@ async def _legacy(request: Request, db: Database, settings: Settings) -> Caller:
     client = request.client.host if request.client else "unknown"
     low, high = settings.legacy_auth_delay_ms
     if high > 0:
-        await asyncio.sleep(random.uniform(low, high) / 1000)  # noqa: S311 - timing noise, not a secret
+        await asyncio.sleep(random.uniform(low, high) / 1000)
     if limiter.exceeded(client):
         raise BadRequest()
     login = request.headers["x-auth-user"]

@@ -36,7 +36,9 @@ def load_caller(session: Session, user: User, *, token_id: int | None = None) ->
 def find_token(session: Session, *, token: str, now: dt.datetime) -> tuple[ApiToken, User] | None:
     """A valid (known, unexpired) token and its user."""
     row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash(token))
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash(token))
     ).first()
     if row is None:
         return None

@@ -35,7 +35,9 @@ class Customer(Listed, Budgeted, Tracked, Base):
     buyer_reference: Mapped[str | None] = mapped_column(String(50))
 
     teams: Mapped[list[Team]] = relationship(secondary="team_customers", lazy="selectin", order_by=Team.name)
-    meta: Mapped[list[CustomerMeta]] = relationship(lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
+    meta: Mapped[list[CustomerMeta]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class CustomerMeta(MetaRow, Base):

@@ -13,6 +13,7 @@ from punchclock.entities.kinds import CUSTOMER
 from punchclock.entities.routes import add_shared_routes
 from punchclock.entities.service import load
 from punchclock.kimai.body import read_body
+from punchclock.kimai.errors import Forbidden
 from punchclock.kimai.params import Order, Term, Visible, ZeroOne
 from punchclock.routing import body, documented, ok
 
@@ -24,14 +25,16 @@ async def list_customers(
     ctx: Ctx,
     visible: Visible = "1",
     order: Order = "ASC",
-    orderBy: Annotated[Literal["id", "name"], Query(description="Sort key")] = "name",  # noqa: N803
+    orderBy: Annotated[Literal["id", "name"], Query(description="Sort key")] = "name",
     term: Term = None,
     full: Annotated[ZeroOne, Query(description="1 adds address details (with the details permission)")] = "0",
 ) -> Response:
     details = full == "1" and ctx.caller.can("details_customer")
 
     def work(s: Session) -> list[dict[str, Any]]:
-        rows = svc.list_customers(s, caller=ctx.caller, visible=int(visible), order=order, order_by=orderBy, term=term)  # type: ignore[arg-type]
+        rows = svc.list_customers(
+            s, caller=ctx.caller, visible=int(visible), order=order, order_by=orderBy, term=term
+        )  # type: ignore[arg-type]
         return [render.collection(c, ctx.caller, full=details) for c in rows]
 
     return ok(await ctx.read(work))
@@ -40,7 +43,9 @@ async def list_customers(
 @router.get("/{id}", **documented(CustomerEntity), summary="One customer")
 async def get_customer(id: int, ctx: Ctx) -> Response:
     def work(s: Session) -> dict[str, Any]:
-        return render.entity(load(s, caller=ctx.caller, kind=CUSTOMER, entity_id=id, attributes=("view",)), ctx.caller)
+        return render.entity(
+            load(s, caller=ctx.caller, kind=CUSTOMER, entity_id=id, attributes=("view",)), ctx.caller
+        )
 
     return ok(await ctx.read(work))
 
@@ -52,6 +57,8 @@ async def get_customer(id: int, ctx: Ctx) -> Response:
     openapi_extra=body(CustomerForm),
 )
 async def create_customer(ctx: Ctx) -> Response:
+    if not ctx.caller.can("create_customer"):
+        raise Forbidden()  # before the body is read, as Kimai checks
     data = await read_body(ctx.request)
     settings = ctx.settings
 
@@ -79,7 +86,11 @@ async def update_customer(id: int, ctx: Ctx) -> Response:
 
     def work(s: Session) -> dict[str, Any]:
         customer = svc.update_customer(
-            s, caller=ctx.caller, customer_id=id, data=data, allow_duplicates=ctx.settings.allow_duplicate_numbers
+            s,
+            caller=ctx.caller,
+            customer_id=id,
+            data=data,
+            allow_duplicates=ctx.settings.allow_duplicate_numbers,
         )
         return render.entity(customer, ctx.caller)
 

@@ -27,7 +27,9 @@ class CustomerEmbedded(Colored):
 
 
 class _Details(BaseModel):
-    vatId: str | None = Field(None, description="With full=1 and the details permission, always in the entity")
+    vatId: str | None = Field(
+        None, description="With full=1 and the details permission, always in the entity"
+    )
     addressLine1: str | None = None
     addressLine2: str | None = None
     addressLine3: str | None = None
@@ -84,7 +86,9 @@ class CustomerForm(BaseModel):
     teams: list[int] = Field(default_factory=list, description="POST only: team ids (teams the caller leads)")
     color: str | None = Field(None, description="One of GET /api/config/colors")
     budget: float | None = Field(None, description="Only with the budget permission")
-    timeBudget: str | None = Field(None, description="Hours (1.5), H:MM or 1h30m; only with the time permission")
+    timeBudget: str | None = Field(
+        None, description="Hours (1.5), H:MM or 1h30m; only with the time permission"
+    )
     budgetType: str | None = Field(None, description='"month" or empty')
     visible: bool = True
     billable: bool = True

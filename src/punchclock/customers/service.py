@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import exists, not_, or_, select
 from sqlalchemy.orm import Session
@@ -20,11 +20,17 @@ from punchclock.kimai.forms import Field, choice, email, length, not_blank, text
 from punchclock.kimai.intl import COUNTRIES, CURRENCIES, LANGUAGES
 from punchclock.teams.models import Team, TeamCustomer
 
-Visible = Literal[1, 2, 3]
-
 SEARCH_COLUMNS = (
-    Customer.name, Customer.comment, Customer.company, Customer.vat_id, Customer.number, Customer.contact,
-    Customer.phone, Customer.email, Customer.address, Customer.invoice_email,
+    Customer.name,
+    Customer.comment,
+    Customer.company,
+    Customer.vat_id,
+    Customer.number,
+    Customer.contact,
+    Customer.phone,
+    Customer.email,
+    Customer.address,
+    Customer.invoice_email,
 )
 
 
@@ -41,7 +47,7 @@ def list_customers(
     session: Session,
     *,
     caller: Caller,
-    visible: Visible = 1,
+    visible: int = 1,
     order_by: str = "name",
     order: str = "ASC",
     term: str | None = None,
@@ -57,8 +63,10 @@ def list_customers(
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, CustomerMeta, Customer.id))
     column = Customer.id if order_by == "id" else Customer.name
-    direction = (lambda c: c.desc()) if order == "DESC" else (lambda c: c.asc())
-    query = query.order_by(direction(column), direction(Customer.id))
+    if order == "DESC":
+        query = query.order_by(column.desc(), Customer.id.desc())
+    else:
+        query = query.order_by(column.asc(), Customer.id.asc())
     return list(session.scalars(query).unique())
 
 
@@ -88,7 +96,11 @@ def _fields(session: Session, caller: Caller, customer: Customer | None) -> tupl
         Field("mobile", text, (length(maximum=30),)),
         Field("email", text, (email, length(maximum=75))),
         Field("homepage", forms.url, (length(maximum=100),)),
-        Field("timezone", choice(timezone_names, "Please select a valid timezone."), (not_blank, length(maximum=64))),
+        Field(
+            "timezone",
+            choice(timezone_names, "Please select a valid timezone."),
+            (not_blank, length(maximum=64)),
+        ),
         Field("invoiceText", text),
         Field("invoiceTemplate", forms.choice(()), attr="invoice_template_id"),
         Field("invoiceEmail", text, (email, length(maximum=75))),
@@ -96,17 +108,23 @@ def _fields(session: Session, caller: Caller, customer: Customer | None) -> tupl
     ]
     if customer is None:
         result.append(common.teams_field(session, caller))
-    result.append(common.color_field(customer.color if customer else None))
+    result.append(common.COLOR_FIELD)
     result += common.budget_fields(
-        money_allowed=caller.may("budget", "customer", teams), time_allowed=caller.may("time", "customer", teams)
+        money_allowed=caller.may("budget", "customer", teams),
+        time_allowed=caller.may("time", "customer", teams),
     )
     result += common.flag_fields()
     return tuple(result)
 
 
 _DEFAULTS: dict[str, Any] = {
-    "country": "DE", "language": "en", "currency": "EUR", "visible": True, "billable": True,
-    "budget": 0.0, "time_budget": 0,
+    "country": "DE",
+    "language": "en",
+    "currency": "EUR",
+    "visible": True,
+    "billable": True,
+    "budget": 0.0,
+    "time_budget": 0,
 }
 
 
@@ -125,14 +143,23 @@ def _number_rule(session: Session, customer_id: int | None, allow_duplicates: bo
 
 
 def create_customer(
-    session: Session, *, caller: Caller, data: Any, number_format: str = "{cc,4}", allow_duplicates: bool = False
+    session: Session,
+    *,
+    caller: Caller,
+    data: Any,
+    number_format: str = "{cc,4}",
+    allow_duplicates: bool = False,
 ) -> Customer:
     if not caller.can("create_customer"):
         raise Forbidden()
     fields = _fields(session, caller, None)
     current = {**_DEFAULTS, "timezone": caller.timezone}
     submission = forms.submit(
-        fields, data, current=current, clear_missing=False, extra_checks=_number_rule(session, None, allow_duplicates)
+        fields,
+        data,
+        current=current,
+        clear_missing=False,
+        extra_checks=_number_rule(session, None, allow_duplicates),
     )
     values = common.budget_defaults({**current, **submission.changes})
     teams: list[Team] = values.pop("teams", [])
@@ -149,7 +176,9 @@ def create_customer(
 def update_customer(
     session: Session, *, caller: Caller, customer_id: int, data: Any, allow_duplicates: bool = False
 ) -> Customer:
-    customer: Customer = load(session, caller=caller, kind=CUSTOMER, entity_id=customer_id, attributes=("edit",))
+    customer: Customer = load(
+        session, caller=caller, kind=CUSTOMER, entity_id=customer_id, attributes=("edit",)
+    )
     fields = _fields(session, caller, customer)
     submission = forms.submit(
         fields,

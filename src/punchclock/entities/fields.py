@@ -33,10 +33,8 @@ def name_field(maximum: int = 150) -> Field:
     return Field("name", text, (not_blank, length(2, maximum)))
 
 
-def color_field(current: str | None) -> Field:
-    """A configured colour, or the entity's current one."""
-    allowed = set(COLOR_CHOICES.values()) | ({current} if current else set())
-    return Field("color", choice(allowed))
+COLOR_FIELD = Field("color", choice(frozenset(COLOR_CHOICES.values())))
+"""A configured colour, matched exactly (Kimai does not keep a stored colour outside the palette)."""
 
 
 def budget_fields(*, money_allowed: bool, time_allowed: bool) -> tuple[Field, ...]:

@@ -20,7 +20,7 @@ class Kind:
     model: Any
     meta_model: Any
     rate_model: Any
-    comment_model: Any | None
+    comment_model: Any  # None for activities, which have no comments
 
 
 CUSTOMER = Kind("customer", "customers", "Customer", Customer, CustomerMeta, CustomerRate, CustomerComment)
@@ -31,11 +31,15 @@ ACTIVITY = Kind("activity", "activities", "Activity", Activity, ActivityMeta, Ac
 def voter_teams(entity: Entity) -> set[int]:
     """The teams Kimai's voter counts for ``entity``.
 
-    A customer: its teams. A project: its own teams only. An activity: its own, its project's and
-    that project's customer's.
+    A customer: its teams. A project: its own and its customer's. An activity: its own, its
+    project's and that project's customer's.
     """
     teams = {team.id for team in entity.teams}
-    if isinstance(entity, Activity) and entity.project is not None:
-        teams |= {team.id for team in entity.project.teams}
-        teams |= {team.id for team in entity.project.customer.teams}
+    project = (
+        entity.project if isinstance(entity, Activity) else entity if isinstance(entity, Project) else None
+    )
+    if project is not None:
+        if project is not entity:
+            teams |= {team.id for team in project.teams}
+        teams |= {team.id for team in project.customer.teams}
     return teams

@@ -8,7 +8,7 @@ from typing import ClassVar
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from punchclock.db import UTCDateTime, utcnow
+from punchclock.db import Base, UTCDateTime, utcnow
 
 
 class Tracked:
@@ -47,7 +47,9 @@ class _ChildOf:
 
     @declared_attr
     def entity_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey(f"{cls.parent_table}.id", ondelete="CASCADE"), nullable=False, index=True)
+        return mapped_column(
+            ForeignKey(f"{cls.parent_table}.id", ondelete="CASCADE"), nullable=False, index=True
+        )
 
 
 class MetaRow(_ChildOf, Tracked):
@@ -57,7 +59,8 @@ class MetaRow(_ChildOf, Tracked):
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[UniqueConstraint]:
-        return (UniqueConstraint("entity_id", "name", name=f"uq_{cls.__tablename__}_entity_name"),)
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        return (UniqueConstraint("entity_id", "name", name=f"uq_{table}_entity_name"),)
 
 
 class RateRow(_ChildOf, Tracked):
@@ -80,7 +83,7 @@ class CommentRow(_ChildOf, Tracked):
         return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
 
 
-class MetaFieldDefinition(Tracked):
+class MetaFieldDefinition(Tracked, Base):
     """A custom field an administrator declared for one entity type (customer, project, …)."""
 
     __tablename__ = "meta_field_definitions"

@@ -19,7 +19,11 @@ def team_ref(team: Team) -> dict[str, Any]:
 
 
 def meta_fields(entity: Any) -> list[dict[str, Any]]:
-    return [{"name": row.name, "value": row.value} for row in sorted(entity.meta, key=lambda r: r.id) if row.visible]
+    return [
+        {"name": row.name, "value": row.value}
+        for row in sorted(entity.meta, key=lambda r: r.id)
+        if row.visible
+    ]
 
 
 def budget_fields(caller: Caller, kind: str, entity: Entity) -> dict[str, Any]:

@@ -68,7 +68,9 @@ def add_shared_routes(router: APIRouter, kind: Kind, entity_view: EntityView, en
         configured = ctx.settings.meta_fields
 
         def work(s: Session) -> dict[str, Any]:
-            entity = svc.set_meta(s, caller=ctx.caller, kind=kind, entity_id=id, data=data, configured=configured)
+            entity = svc.set_meta(
+                s, caller=ctx.caller, kind=kind, entity_id=id, data=data, configured=configured
+            )
             return entity_view(entity, ctx.caller)
 
         return ok(await ctx.write(work))
@@ -89,12 +91,16 @@ def add_shared_routes(router: APIRouter, kind: Kind, entity_view: EntityView, en
     async def add_rate(id: int, ctx: Ctx) -> Response:
         data = await read_body(ctx.request)
         return ok(
-            await ctx.write(lambda s: rate_view(svc.add_rate(s, caller=ctx.caller, kind=kind, entity_id=id, data=data), s))
+            await ctx.write(
+                lambda s: rate_view(svc.add_rate(s, caller=ctx.caller, kind=kind, entity_id=id, data=data), s)
+            )
         )
 
     @router.delete("/{id}/rates/{rateId}", **documented(status=204), summary=f"Delete a rate of a {label}")
-    async def delete_rate(id: int, rateId: int, ctx: Ctx) -> Response:  # noqa: N803 - Kimai's path name
-        await ctx.write(lambda s: svc.delete_rate(s, caller=ctx.caller, kind=kind, entity_id=id, rate_id=rateId))
+    async def delete_rate(id: int, rateId: int, ctx: Ctx) -> Response:
+        await ctx.write(
+            lambda s: svc.delete_rate(s, caller=ctx.caller, kind=kind, entity_id=id, rate_id=rateId)
+        )
         return no_content()
 
     @router.post(
@@ -134,7 +140,7 @@ def add_shared_routes(router: APIRouter, kind: Kind, entity_view: EntityView, en
     @router.patch(
         "/{id}/comments/{commentId}/pin", **documented(schemas.Comment), summary="Pin or unpin a comment"
     )
-    async def pin_comment(id: int, commentId: int, ctx: Ctx) -> Response:  # noqa: N803
+    async def pin_comment(id: int, commentId: int, ctx: Ctx) -> Response:
         def work(s: Session) -> dict[str, Any]:
             row = svc.pin_comment(s, caller=ctx.caller, kind=kind, entity_id=id, comment_id=commentId)
             return comment_view(row, s, ctx.caller.timezone)
@@ -142,7 +148,7 @@ def add_shared_routes(router: APIRouter, kind: Kind, entity_view: EntityView, en
         return ok(await ctx.write(work))
 
     @router.delete("/{id}/comments/{commentId}", **documented(status=204), summary="Delete a comment")
-    async def delete_comment(id: int, commentId: int, ctx: Ctx) -> Response:  # noqa: N803
+    async def delete_comment(id: int, commentId: int, ctx: Ctx) -> Response:
         await ctx.write(
             lambda s: svc.delete_comment(s, caller=ctx.caller, kind=kind, entity_id=id, comment_id=commentId)
         )

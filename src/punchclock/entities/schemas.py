@@ -14,7 +14,9 @@ class Shape(BaseModel):
 
 class Colored(Shape):
     color: str | None
-    color_safe: str = Field(alias="color-safe", description="`color`, or a palette colour picked from the name")
+    color_safe: str = Field(
+        alias="color-safe", description="`color`, or a palette colour picked from the name"
+    )
 
 
 class TeamRef(Colored):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
@@ -17,6 +18,7 @@ from punchclock.entities.kinds import Entity, Kind, voter_teams
 from punchclock.entities.models import MetaFieldDefinition
 from punchclock.kimai.errors import BadRequest, Forbidden, NotFound
 from punchclock.kimai.forms import (
+    INVALID_CHOICE,
     Field,
     FieldError,
     at_least,
@@ -25,9 +27,11 @@ from punchclock.kimai.forms import (
     integer_id,
     money,
     not_blank,
+    not_null,
     submit,
     text,
 )
+from punchclock.teams.models import TeamMember
 from punchclock.users.models import User
 
 
@@ -61,7 +65,9 @@ def delete(session: Session, *, caller: Caller, kind: Kind, entity_id: int) -> N
 # --- meta fields ---------------------------------------------------------------------------------
 
 
-def declared_meta_fields(session: Session, *, entity_type: str, configured: dict[str, list[str]]) -> dict[str, bool]:
+def declared_meta_fields(
+    session: Session, *, entity_type: str, configured: dict[str, list[str]]
+) -> dict[str, bool]:
     """Custom field name -> visible, from the settings and the database."""
     fields = {name: True for name in configured.get(entity_type, [])}
     rows = session.execute(
@@ -83,21 +89,25 @@ def set_meta(
     data: Any,
     configured: dict[str, list[str]],
 ) -> Any:
+    """Kimai's meta endpoint: ``name`` and ``value`` are both required body parameters (a missing
+    one is 400 before the name is looked up); names match case-insensitively; unknown names are 404."""
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("edit",))
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
+    if not isinstance(data, dict):
         raise BadRequest()
-    name = data["name"]
+    name, value = data.get("name"), data.get("value")
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise BadRequest()
     declared = declared_meta_fields(session, entity_type=kind.name, configured=configured)
-    if name not in declared:
-        raise NotFound()
-    value = data.get("value")
-    if value is not None and not isinstance(value, str):
-        raise BadRequest()
-    row = next((row for row in entity.meta if row.name == name), None)
-    if row is None:
-        entity.meta.append(kind.meta_model(name=name, value=value or None, visible=declared[name]))
+    stored = {row.name.lower(): row for row in entity.meta}
+    canonical = {known.lower(): known for known in declared}
+    row = stored.get(name.lower())
+    if row is not None:
+        row.value = value
+    elif name.lower() in canonical:
+        known = canonical[name.lower()]
+        entity.meta.append(kind.meta_model(name=known, value=value, visible=declared[known]))
     else:
-        row.value = value or None
+        raise NotFound()
     touch(session, kind=kind, entity=entity)
     return entity
 
@@ -112,15 +122,29 @@ def touch(session: Session, *, kind: Kind, entity: Entity) -> None:
 # --- rates -----------------------------------------------------------------------------------------
 
 
-def _rate_fields(session: Session) -> tuple[Field, ...]:
+def selectable_user(session: Session, caller: Caller, user_id: int) -> bool:
+    """Kimai's user choice: enabled, non-system users; non-admins only themselves and their team members."""
+    user = session.get(User, user_id)
+    if user is None or not user.enabled or user.system_account:
+        return False
+    if caller.sees_all or user_id == caller.id:
+        return True
+    led = select(TeamMember.user_id).where(
+        TeamMember.team_id.in_(caller.lead_team_ids), TeamMember.user_id == user_id
+    )
+    return session.scalar(select(exists(led))) or False
+
+
+def _rate_fields(session: Session, caller: Caller) -> tuple[Field, ...]:
     def user_choice(raw: Any) -> int | None:
         user_id = integer_id(raw)
-        if user_id is not None and session.get(User, user_id) is None:
-            raise FieldError("The selected choice is invalid.")
+        if user_id is not None and not selectable_user(session, caller, user_id):
+            raise FieldError(INVALID_CHOICE)
         return user_id
 
     return (
         Field("user", user_choice, attr="user_id"),
+        # Absent means 0.0 as in Kimai; an explicit empty value is refused (Kimai fails with a 500 there).
         Field("rate", money, (not_blank, at_least(0))),
         Field("internalRate", money, (at_least(0),)),
         Field("isFixed", checkbox, attr="fixed"),
@@ -130,22 +154,29 @@ def _rate_fields(session: Session) -> tuple[Field, ...]:
 def list_rates(session: Session, *, caller: Caller, kind: Kind, entity_id: int) -> list[Any]:
     load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("edit",))
     rate = kind.rate_model
-    return list(session.scalars(select(rate).where(rate.entity_id == entity_id).order_by(rate.id)))
+    query = (
+        select(rate)
+        .outerjoin(User, User.id == rate.user_id)
+        .where(rate.entity_id == entity_id)
+        .order_by(User.alias.asc().nulls_first(), rate.id)
+    )
+    return list(session.scalars(query))
 
 
 def add_rate(session: Session, *, caller: Caller, kind: Kind, entity_id: int, data: Any) -> Any:
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("edit",))
-    fields = _rate_fields(session)
+    fields = _rate_fields(session, caller)
     rate = kind.rate_model
 
     def unique(merged: dict[str, Any]) -> dict[str, list[str]]:
         user_id = merged.get("user_id")
         same_user = rate.user_id.is_(None) if user_id is None else rate.user_id == user_id
         taken = session.scalar(select(exists().where(rate.entity_id == entity_id, same_user)))
-        return {"user": ["The rate for this user already exists."]} if taken else {}
+        return {"user": ["This value is already used."]} if taken else {}
 
-    submission = submit(fields, data, current={"fixed": False}, clear_missing=False, extra_checks=unique)
-    row = rate(entity_id=entity_id, **{"fixed": False, **submission.changes})
+    defaults = {"user_id": None, "rate": 0.0, "internal_rate": None, "fixed": False}
+    submission = submit(fields, data, current=defaults, clear_missing=False, extra_checks=unique)
+    row = rate(entity_id=entity_id, **{**defaults, **submission.changes})
     session.add(row)
     touch(session, kind=kind, entity=entity)
     return row
@@ -164,7 +195,7 @@ def delete_rate(session: Session, *, caller: Caller, kind: Kind, entity_id: int,
 # --- comments --------------------------------------------------------------------------------------
 
 _COMMENT_FIELDS = (
-    Field("message", text, (not_blank,)),
+    Field("message", text, (not_null,)),
     Field("pinned", checkbox),
 )
 
@@ -184,16 +215,16 @@ def list_comments(session: Session, *, caller: Caller, kind: Kind, entity_id: in
 def add_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int, data: Any) -> Any:
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("view", "comments"))
     submission = submit(_COMMENT_FIELDS, data, current={"pinned": False}, clear_missing=False)
-    row = kind.comment_model(
-        entity_id=entity_id, created_by_id=caller.id, pinned=False, **submission.changes
-    )
+    row = kind.comment_model(entity_id=entity_id, created_by_id=caller.id, pinned=False, **submission.changes)
     session.add(row)
     touch(session, kind=kind, entity=entity)
     return row
 
 
 def _own_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int, comment_id: int) -> Any:
-    entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("view", "edit", "comments"))
+    entity = load(
+        session, caller=caller, kind=kind, entity_id=entity_id, attributes=("view", "edit", "comments")
+    )
     row = session.get(kind.comment_model, comment_id)
     if row is None:
         raise NotFound()
@@ -221,14 +252,23 @@ _NUMBER_FORMAT = re.compile(r"\{([a-z]{2}),(\d+)\}")
 
 
 def next_number(session: Session, *, model: Any, number_format: str) -> str:
-    """Kimai's automatic number: ``{cc,4}`` is the row count plus one, zero-padded; used ones are skipped."""
+    """Kimai's automatic number: ``{cc,4}`` zero-padded to 4, skipping numbers in use.
+
+    Kimai's counter renders the row count plus two (an empty table gives 0002, one row 0003, as
+    its own API tests expect); clients comparing numbers with Kimai's get the same.
+    """
     count = session.scalar(select(func.count()).select_from(model)) or 0
-    candidate = count + 1
+    candidate = count + 2
     while True:
-        number = _NUMBER_FORMAT.sub(lambda m: str(candidate).zfill(int(m.group(2))), number_format)
+        digits = str(candidate)
+        number = _NUMBER_FORMAT.sub(partial(_pad, digits), number_format)
         if not session.scalar(select(exists().where(model.number == number))):
             return number
         candidate += 1
+
+
+def _pad(digits: str, match: re.Match[str]) -> str:
+    return digits.zfill(int(match.group(2)))
 
 
 def number_taken(session: Session, *, model: Any, number: str | None, own_id: int | None) -> bool:
@@ -248,17 +288,20 @@ def term_filter(term: str, columns: Iterable[Any], meta_model: Any, entity_id: A
     columns = list(columns)
     clauses: list[ColumnElement[bool]] = []
     for word in term.split():
-        if ":" in word and not word.startswith("!") and word.index(":") > 0:
-            name, value = word.split(":", 1)
+        name, colon, value = word.partition(":")
+        if colon and name and value and not word.startswith("!"):
             meta = select(meta_model.id).where(meta_model.entity_id == entity_id, meta_model.name == name)
             if value == "*":
-                clauses.append(exists(meta.where(meta_model.value.is_not(None), meta_model.value != "")))
+                clauses.append(exists(meta.where(meta_model.value.is_not(None))))
+            elif value.startswith("!") and len(value) > 1:
+                negated = or_(
+                    meta_model.value.is_(None), not_(meta_model.value.ilike(_like(value[1:]), escape="\\"))
+                )
+                clauses.append(exists(meta.where(negated)))
             elif value == "~":
                 clauses.append(not_(exists(meta)))
             elif value in ('""', "''"):
-                clauses.append(
-                    or_(not_(exists(meta)), exists(meta.where(or_(meta_model.value.is_(None), meta_model.value == ""))))
-                )
+                clauses.append(or_(not_(exists(meta)), exists(meta.where(meta_model.value.is_(None)))))
             else:
                 clauses.append(exists(meta.where(meta_model.value.ilike(_like(value), escape="\\"))))
             continue

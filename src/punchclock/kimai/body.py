@@ -73,15 +73,27 @@ def _lists(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     converted = {key: _lists(item) for key, item in value.items()}
-    if converted and all(key.isdigit() for key in converted) and sorted(map(int, converted)) == list(
-        range(len(converted))
+    if (
+        converted
+        and all(key.isdigit() for key in converted)
+        and sorted(map(int, converted)) == list(range(len(converted)))
     ):
         return [converted[str(i)] for i in range(len(converted))]
     return converted
 
 
+_UNREAD = object()
+
+
 async def read_body(request: Request) -> Any:
-    """The request body as form data: a dict (or a list for the few array endpoints)."""
+    """The request body as form data: a dict (or a list for the few array endpoints). Decoded once."""
+    cached = getattr(request.state, "form_body", _UNREAD)
+    if cached is _UNREAD:
+        cached = request.state.form_body = await _decode(request)
+    return cached
+
+
+async def _decode(request: Request) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):

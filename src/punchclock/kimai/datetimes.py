@@ -51,7 +51,8 @@ def wall_clock(local: dt.datetime, tz: str) -> dt.datetime:
 
 def _build(parts: tuple[str, ...]) -> dt.datetime | None:
     try:
-        return dt.datetime(*(int(p) for p in parts))  # noqa: DTZ001 - a wall-clock time, zone attached by caller
+        year, month, day, hour, minute, second = (int(p) for p in parts)
+        return dt.datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - wall clock; caller adds the zone
     except ValueError:
         return None
 

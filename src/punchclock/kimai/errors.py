@@ -20,7 +20,9 @@ def reason(status: int) -> str:
 class KimaiError(Exception):
     """An HTTP error rendered as ``{"code": status, "message": …}``."""
 
-    def __init__(self, status: int, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str | None = None, *, headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.message = message or reason(status)
         self.headers = headers or {}

@@ -77,7 +77,9 @@ def error_envelope(
     return envelope
 
 
-def fail(fields: Sequence[Field], field_errors: dict[str, list[str]], global_errors: Sequence[str] = ()) -> None:
+def fail(
+    fields: Sequence[Field], field_errors: dict[str, list[str]], global_errors: Sequence[str] = ()
+) -> None:
     raise ValidationFailed(error_envelope((f.name for f in fields), field_errors, global_errors))
 
 
@@ -299,8 +301,10 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-_EMAIL = re.compile(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-                    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$"
+)
 
 
 def email(value: Any) -> str | None:

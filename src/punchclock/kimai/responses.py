@@ -16,5 +16,7 @@ class KimaiJSONResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
-def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> KimaiJSONResponse:
+def json_response(
+    content: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> KimaiJSONResponse:
     return KimaiJSONResponse(content, status_code=status_code, headers=headers)

@@ -28,7 +28,9 @@ class Project(Listed, Budgeted, Tracked, Base):
 
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
     teams: Mapped[list[Team]] = relationship(secondary="team_projects", lazy="selectin", order_by=Team.name)
-    meta: Mapped[list[ProjectMeta]] = relationship(lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
+    meta: Mapped[list[ProjectMeta]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class ProjectMeta(MetaRow, Base):

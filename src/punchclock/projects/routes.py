@@ -1,3 +1,147 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+
+from punchclock.context import Ctx
+from punchclock.entities.kinds import PROJECT
+from punchclock.entities.routes import add_shared_routes
+from punchclock.entities.service import load
+from punchclock.kimai.body import read_body
+from punchclock.kimai.datetimes import parse_date_or_datetime
+from punchclock.kimai.errors import BadRequest, Forbidden
+from punchclock.kimai.params import Order, Term, Visible, ZeroOne, as_ids
+from punchclock.projects import render
+from punchclock.projects import service as svc
+from punchclock.projects.schemas import ProjectEntity, ProjectForm
+from punchclock.routing import body, documented, ok
+
+router = APIRouter(prefix="/api/projects", tags=["Project"])
+
+DateParam = Annotated[
+    str | None,
+    Query(description="Y-m-d or Y-m-dTH:i:s in your timezone: projects running at that time"),
+]
+
+
+@router.get("", **documented(list[ProjectEntity], errors=(400, 401, 403)), summary="List projects")
+async def list_projects(
+    ctx: Ctx,
+    customer: Annotated[str | None, Query(pattern=r"^\d+$", description="A customer id")] = None,
+    customers: Annotated[list[str] | None, Query(alias="customers[]", description="Customer ids")] = None,
+    visible: Visible = "1",
+    start: DateParam = None,
+    end: DateParam = None,
+    ignoreDates: Annotated[
+        Literal["1"] | None,
+        Query(description="1 = also projects not running now (default: only running today)"),
+    ] = None,
+    globalActivities: Annotated[
+        ZeroOne | None, Query(description="Projects that allow global activities")
+    ] = None,
+    order: Order = "ASC",
+    orderBy: Annotated[Literal["id", "name", "customer"], Query()] = "name",
+    term: Term = None,
+) -> Response:
+    tz = ctx.caller.timezone
+    begin_at = parse_date_or_datetime(start, tz) if start else None
+    end_at = parse_date_or_datetime(end, tz) if end else None
+    if (start and begin_at is None) or (end and end_at is None):
+        raise BadRequest()
+    if customers and not all(c.isdigit() for c in customers):
+        raise BadRequest()
+
+    def work(s: Session) -> list[dict[str, Any]]:
+        rows = svc.list_projects(
+            s,
+            caller=ctx.caller,
+            customers=as_ids(customers, customer),
+            visible=int(visible),
+            start=begin_at,
+            end=end_at,
+            ignore_dates=ignoreDates == "1",
+            global_activities=None if globalActivities is None else globalActivities == "1",
+            order=order,
+            order_by=orderBy,
+            term=term,
+        )
+        return [render.collection(p, ctx.caller) for p in rows]
+
+    return ok(await ctx.read(work))
+
+
+@router.get("/{id}", **documented(ProjectEntity), summary="One project")
+async def get_project(id: int, ctx: Ctx) -> Response:
+    def work(s: Session) -> dict[str, Any]:
+        return render.entity(
+            load(s, caller=ctx.caller, kind=PROJECT, entity_id=id, attributes=("view",)), ctx.caller
+        )
+
+    return ok(await ctx.read(work))
+
+
+@router.post(
+    "",
+    **documented(ProjectEntity, errors=(400, 401, 403)),
+    summary="Create a project (dates as Y-m-d)",
+    openapi_extra=body(ProjectForm),
+)
+async def create_project(ctx: Ctx) -> Response:
+    if not ctx.caller.can("create_project"):
+        raise Forbidden()
+    data = await read_body(ctx.request)
+    settings = ctx.settings
+
+    def work(s: Session) -> dict[str, Any]:
+        project = svc.create_project(
+            s,
+            caller=ctx.caller,
+            data=data,
+            number_format=settings.project_number_format,
+            allow_duplicates=settings.allow_duplicate_numbers,
+        )
+        return render.entity(project, ctx.caller)
+
+    return ok(await ctx.write(work))
+
+
+@router.patch(
+    "/{id}",
+    **documented(ProjectEntity, errors=(400, 401, 403, 404)),
+    summary="Update a project (dates as Y-m-dTH:i:s; absent fields stay unchanged)",
+    openapi_extra=body(ProjectForm),
+)
+async def update_project(id: int, ctx: Ctx) -> Response:
+    data = await read_body(ctx.request)
+
+    def work(s: Session) -> dict[str, Any]:
+        project = svc.update_project(
+            s,
+            caller=ctx.caller,
+            project_id=id,
+            data=data,
+            allow_duplicates=ctx.settings.allow_duplicate_numbers,
+        )
+        return render.entity(project, ctx.caller)
+
+    return ok(await ctx.write(work))
+
+
+@router.post(
+    "/{id}/duplicate",
+    **documented(ProjectEntity, status=201),
+    summary="Copy a project with its teams, rates, custom fields and activities",
+)
+async def duplicate_project(id: int, ctx: Ctx) -> Response:
+    def work(s: Session) -> dict[str, Any]:
+        copy = svc.duplicate_project(
+            s, caller=ctx.caller, project_id=id, number_format=ctx.settings.project_number_format
+        )
+        return render.entity(copy, ctx.caller)
+
+    return ok(await ctx.write(work), status=201)
+
+
+add_shared_routes(router, PROJECT, render.entity, ProjectEntity)

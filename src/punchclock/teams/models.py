@@ -24,7 +24,9 @@ class TeamMember(Tracked, Base):
     __tablename__ = "team_members"
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     teamlead: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
     team: Mapped[Team] = relationship(back_populates="members")

@@ -1,0 +1,192 @@
+"""Activities: keyword-only service functions shared by the API and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from punchclock import changes
+from punchclock.activities.models import Activity, ActivityMeta
+from punchclock.auth.permissions import Caller
+from punchclock.customers.models import Customer
+from punchclock.entities import fields as common
+from punchclock.entities.kinds import ACTIVITY, PROJECT
+from punchclock.entities.service import load, next_number, number_taken, term_filter
+from punchclock.kimai import forms
+from punchclock.kimai.errors import Forbidden
+from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, length, text
+from punchclock.projects.models import Project
+from punchclock.projects.service import check_filter_access, has_access
+from punchclock.projects.service import visible_to as project_visible_to
+from punchclock.teams.models import Team, TeamActivity
+
+SEARCH_COLUMNS = (Activity.name, Activity.comment, Activity.number)
+
+
+def _open_activity(caller: Caller) -> Any:
+    return or_(
+        not_(exists().where(TeamActivity.activity_id == Activity.id)),
+        exists().where(TeamActivity.activity_id == Activity.id, TeamActivity.team_id.in_(caller.team_ids)),
+    )
+
+
+def list_activities(
+    session: Session,
+    *,
+    caller: Caller,
+    projects: list[int] | None = None,
+    visible: int = 1,
+    globals_only: bool = False,
+    order_by: str = "name",
+    order: str = "ASC",
+    term: str | None = None,
+) -> list[Activity]:
+    projects = projects or []
+    check_filter_access(session, caller, Project, PROJECT.label, projects)
+    project = aliased(Project)
+    customer = aliased(Customer)
+    query = select(Activity).outerjoin(project, Activity.project).outerjoin(customer, project.customer)
+    if globals_only:
+        query = query.where(Activity.project_id.is_(None))
+    elif projects:
+        with_globals = True
+        if len(projects) == 1:
+            only = session.get(Project, projects[0])
+            with_globals = only is None or only.global_activities
+        in_projects = Activity.project_id.in_(projects)
+        query = query.where(or_(in_projects, Activity.project_id.is_(None)) if with_globals else in_projects)
+    if visible in (1, 2):
+        # Hidden (2) means hidden activities whose project and customer are visible (or global ones).
+        query = query.where(Activity.visible.is_(visible == 1))
+        if not globals_only:
+            query = query.where(
+                or_(
+                    Activity.project_id.is_(None), and_(project.visible.is_(True), customer.visible.is_(True))
+                )
+            )
+    if not caller.sees_all:
+        parents = select(Project.id).where(project_visible_to(caller))
+        query = query.where(
+            _open_activity(caller), or_(Activity.project_id.is_(None), Activity.project_id.in_(parents))
+        )
+    if term:
+        query = query.where(term_filter(term, SEARCH_COLUMNS, ActivityMeta, Activity.id))
+    column = {"id": Activity.id, "project": project.name}.get(order_by, Activity.name)
+    if order == "DESC":
+        query = query.order_by(column.desc(), Activity.id.desc())
+    else:
+        query = query.order_by(column.asc(), Activity.id.asc())
+    return list(session.scalars(query).unique())
+
+
+def _project_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
+    """Visible projects of visible customers the caller may use (dates do not matter), or the current one."""
+
+    def parse(raw: Any) -> int | None:
+        project_id = forms.integer_id(raw)
+        if project_id is None:
+            return None
+        project = session.get(Project, project_id)
+        if project is None:
+            raise FieldError(INVALID_CHOICE)
+        usable = project.visible and project.customer.visible and has_access(caller, project)
+        if project_id != current and not usable:
+            raise FieldError(INVALID_CHOICE)
+        return project_id
+
+    return parse
+
+
+def _fields(session: Session, caller: Caller, activity: Activity | None) -> tuple[Field, ...]:
+    teams = {t.id for t in activity.teams} if activity else set()
+    result: list[Field] = [
+        common.name_field(),
+        Field("number", text, (length(maximum=10),)),
+        Field("comment", text),
+        Field("invoiceText", text),
+    ]
+    # A global activity stays global: its project cannot be set afterwards.
+    if activity is None or activity.project_id is not None:
+        current = activity.project_id if activity else None
+        result.append(Field("project", _project_choice(session, caller, current), attr="project_id"))
+    if activity is None:
+        result.append(common.teams_field(session, caller))
+    result.append(common.COLOR_FIELD)
+    result += common.budget_fields(
+        money_allowed=caller.may("budget", "activity", teams),
+        time_allowed=caller.may("time", "activity", teams),
+    )
+    result += common.flag_fields()
+    return tuple(result)
+
+
+def _rules(
+    session: Session, activity_id: int | None, allow_duplicates: bool
+) -> Callable[[dict[str, Any]], Any]:
+    def check(merged: dict[str, Any]) -> dict[str, list[str]]:
+        number = merged.get("number")
+        if not allow_duplicates and number_taken(session, model=Activity, number=number, own_id=activity_id):
+            return {"number": [f"The number {number} is already used."]}
+        return {}
+
+    return check
+
+
+_DEFAULTS: dict[str, Any] = {"visible": True, "billable": True, "budget": 0.0, "time_budget": 0}
+
+
+def create_activity(
+    session: Session,
+    *,
+    caller: Caller,
+    data: Any,
+    number_format: str = "{ac,4}",
+    allow_duplicates: bool = False,
+) -> Activity:
+    if not caller.can("create_activity"):
+        raise Forbidden()
+    fields = _fields(session, caller, None)
+    submission = forms.submit(
+        fields,
+        data,
+        current=dict(_DEFAULTS),
+        clear_missing=False,
+        extra_checks=_rules(session, None, allow_duplicates),
+    )
+    values = common.budget_defaults({**_DEFAULTS, **submission.changes})
+    teams: list[Team] = values.pop("teams", [])
+    if not values.get("number"):
+        values["number"] = next_number(session, model=Activity, number_format=number_format)
+    activity = Activity(**values)
+    activity.teams = teams
+    session.add(activity)
+    session.flush()
+    session.refresh(activity, ["project"])
+    changes.record(session, entity=ACTIVITY.name, entity_id=activity.id, op="upsert")
+    return activity
+
+
+def update_activity(
+    session: Session, *, caller: Caller, activity_id: int, data: Any, allow_duplicates: bool = False
+) -> Activity:
+    activity: Activity = load(
+        session, caller=caller, kind=ACTIVITY, entity_id=activity_id, attributes=("edit",)
+    )
+    fields = _fields(session, caller, activity)
+    current = {column.key: getattr(activity, column.key) for column in Activity.__table__.columns}
+    submission = forms.submit(
+        fields,
+        data,
+        current=current,
+        clear_missing=False,
+        extra_checks=_rules(session, activity.id, allow_duplicates),
+    )
+    for attr, value in common.budget_defaults(dict(submission.changes)).items():
+        setattr(activity, attr, value)
+    session.flush()
+    session.refresh(activity, ["project"])
+    changes.record(session, entity=ACTIVITY.name, entity_id=activity.id, op="upsert")
+    return activity

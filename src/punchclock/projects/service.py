@@ -1,0 +1,319 @@
+"""Projects: keyword-only service functions shared by the API and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.orm import Session
+
+from punchclock import changes
+from punchclock.activities.models import Activity, ActivityMeta, ActivityRate
+from punchclock.auth.permissions import Caller
+from punchclock.customers.models import Customer
+from punchclock.customers.service import visible_to as customer_visible_to
+from punchclock.entities import fields as common
+from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, voter_teams
+from punchclock.entities.service import load, next_number, number_taken, term_filter
+from punchclock.kimai import forms
+from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
+from punchclock.kimai.errors import Forbidden
+from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, checkbox, length, not_null, text
+from punchclock.projects.models import Project, ProjectMeta, ProjectRate
+from punchclock.teams.models import Team, TeamProject
+
+SEARCH_COLUMNS = (Project.name, Project.comment, Project.order_number, Project.number)
+END_BEFORE_START = "The end date must not be earlier than the start date."
+
+
+def has_access(caller: Caller, entity: Entity) -> bool:
+    """Kimai's ``access`` check on a filter value: admins, or a team in common (or no teams)."""
+    if caller.sees_all:
+        return True
+    if isinstance(entity, Project):
+        return caller.shares_team(t.id for t in entity.teams) and caller.shares_team(
+            t.id for t in entity.customer.teams
+        )
+    return caller.shares_team(voter_teams(entity))
+
+
+def visible_to(caller: Caller) -> Any:
+    """The list team filter: the project's teams and its customer's teams must each be empty or shared."""
+    if caller.sees_all:
+        return None
+    open_project = or_(
+        not_(exists().where(TeamProject.project_id == Project.id)),
+        exists().where(TeamProject.project_id == Project.id, TeamProject.team_id.in_(caller.team_ids)),
+    )
+    return and_(open_project, customer_visible_to(caller))
+
+
+def check_filter_access(session: Session, caller: Caller, model: Any, label: str, ids: list[int]) -> None:
+    """Each filter id the caller may not access is 403; unknown ids are ignored, as in Kimai."""
+    for entity_id in ids:
+        entity = session.get(model, entity_id)
+        if entity is not None and not has_access(caller, entity):
+            raise Forbidden()
+
+
+def list_projects(
+    session: Session,
+    *,
+    caller: Caller,
+    customers: list[int] | None = None,
+    visible: int = 1,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    ignore_dates: bool = False,
+    global_activities: bool | None = None,
+    order_by: str = "name",
+    order: str = "ASC",
+    term: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[Project]:
+    check_filter_access(session, caller, Customer, CUSTOMER.label, customers or [])
+    query = select(Project).join(Project.customer)
+    if customers:
+        query = query.where(Project.customer_id.in_(customers))
+    if visible in (1, 2):
+        # Hidden (2) means hidden projects of visible customers; only 3 shows a hidden customer's projects.
+        query = query.where(Project.visible.is_(visible == 1), Customer.visible.is_(True))
+    if not ignore_dates:
+        if start is None and end is None:
+            start = end = now or dt.datetime.now(dt.UTC)
+        for moment in (start, end):
+            if moment is not None:
+                query = query.where(
+                    or_(Project.start.is_(None), Project.start <= moment),
+                    or_(Project.end.is_(None), Project.end >= moment),
+                )
+    if global_activities is not None:
+        query = query.where(Project.global_activities.is_(global_activities))
+    team_rule = visible_to(caller)
+    if team_rule is not None:
+        query = query.where(team_rule)
+    if term:
+        query = query.where(term_filter(term, SEARCH_COLUMNS, ProjectMeta, Project.id))
+    column = {"id": Project.id, "customer": Customer.name}.get(order_by, Project.name)
+    if order == "DESC":
+        query = query.order_by(column.desc(), Project.id.desc())
+    else:
+        query = query.order_by(column.asc(), Project.id.asc())
+    return list(session.scalars(query).unique())
+
+
+def _date(*, patch: bool, timezone: str, end: bool) -> Callable[[Any], dt.datetime | None]:
+    """Project dates: Y-m-d on POST, Y-m-dTH:i:s on PATCH (Kimai's inconsistency), pinned to the day's
+    first second (last for ``end``) in the caller's timezone."""
+
+    def parse(raw: Any) -> dt.datetime | None:
+        value = text(raw)
+        if value is None:
+            return None
+        if patch:
+            valid = parse_strict_datetime(value, timezone) is not None
+            day = dt.date.fromisoformat(value[:10]) if valid else None
+        else:
+            day = parse_date(value)
+        if day is None:
+            raise FieldError("Please enter a valid date.")
+        return end_of_day(day, timezone) if end else start_of_day(day, timezone)
+
+    return parse
+
+
+def _customer_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
+    def parse(raw: Any) -> int | None:
+        customer_id = forms.integer_id(raw)
+        if customer_id is None:
+            return None
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise FieldError(INVALID_CHOICE)
+        if customer_id != current and (not customer.visible or not has_access(caller, customer)):
+            raise FieldError(INVALID_CHOICE)
+        return customer_id
+
+    return parse
+
+
+def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[Field, ...]:
+    teams = {t.id for t in project.teams} if project else set()
+    patch = project is not None
+    tz = caller.timezone
+    result: list[Field] = [
+        common.name_field(),
+        Field(
+            "customer",
+            _customer_choice(session, caller, project.customer_id if project else None),
+            (not_null,),
+            attr="customer_id",
+        ),
+        Field("number", text, (length(maximum=10),)),
+        Field("comment", text),
+        Field("invoiceText", text),
+        Field("orderNumber", text, (length(maximum=50),)),
+        Field("orderDate", _date(patch=patch, timezone=tz, end=False)),
+        Field("start", _date(patch=patch, timezone=tz, end=False)),
+        Field("end", _date(patch=patch, timezone=tz, end=True)),
+        Field("globalActivities", checkbox),
+    ]
+    if project is None:
+        result.append(common.teams_field(session, caller))
+    result.append(common.COLOR_FIELD)
+    result += common.budget_fields(
+        money_allowed=caller.may("budget", "project", teams),
+        time_allowed=caller.may("time", "project", teams),
+    )
+    result += common.flag_fields()
+    return tuple(result)
+
+
+def _rules(
+    session: Session, project_id: int | None, allow_duplicates: bool
+) -> Callable[[dict[str, Any]], Any]:
+    def check(merged: dict[str, Any]) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        start, end = merged.get("start"), merged.get("end")
+        if start is not None and end is not None and end < start:
+            errors["end"] = [END_BEFORE_START]
+        number = merged.get("number")
+        if not allow_duplicates and number_taken(session, model=Project, number=number, own_id=project_id):
+            errors["number"] = [f"The number {number} is already used."]
+        return errors
+
+    return check
+
+
+_DEFAULTS: dict[str, Any] = {
+    "visible": True,
+    "billable": True,
+    "global_activities": True,
+    "budget": 0.0,
+    "time_budget": 0,
+}
+
+
+def _current(project: Project) -> dict[str, Any]:
+    return {column.key: getattr(project, column.key) for column in Project.__table__.columns}
+
+
+def _dates_touched(changes_: dict[str, Any]) -> bool:
+    return any(key in changes_ for key in ("order_date", "start", "end"))
+
+
+def create_project(
+    session: Session,
+    *,
+    caller: Caller,
+    data: Any,
+    number_format: str = "{pc,4}",
+    allow_duplicates: bool = False,
+) -> Project:
+    if not caller.can("create_project"):
+        raise Forbidden()
+    fields = _fields(session, caller, None)
+    submission = forms.submit(
+        fields,
+        data,
+        current=dict(_DEFAULTS),
+        clear_missing=False,
+        extra_checks=_rules(session, None, allow_duplicates),
+    )
+    values = common.budget_defaults({**_DEFAULTS, **submission.changes})
+    teams: list[Team] = values.pop("teams", [])
+    if not values.get("number"):
+        values["number"] = next_number(session, model=Project, number_format=number_format)
+    project = Project(**values, timezone=caller.timezone)
+    project.teams = teams
+    session.add(project)
+    session.flush()
+    changes.record(session, entity=PROJECT.name, entity_id=project.id, op="upsert")
+    return project
+
+
+def update_project(
+    session: Session, *, caller: Caller, project_id: int, data: Any, allow_duplicates: bool = False
+) -> Project:
+    project: Project = load(session, caller=caller, kind=PROJECT, entity_id=project_id, attributes=("edit",))
+    fields = _fields(session, caller, project)
+    submission = forms.submit(
+        fields,
+        data,
+        current=_current(project),
+        clear_missing=False,
+        extra_checks=_rules(session, project.id, allow_duplicates),
+    )
+    for attr, value in common.budget_defaults(dict(submission.changes)).items():
+        setattr(project, attr, value)
+    if _dates_touched(submission.changes):
+        project.timezone = caller.timezone
+    session.flush()
+    session.refresh(project, ["customer"])
+    changes.record(session, entity=PROJECT.name, entity_id=project.id, op="upsert")
+    return project
+
+
+def _copy_rates(session: Session, model: Any, source_id: int, target_id: int) -> None:
+    for rate in session.scalars(select(model).where(model.entity_id == source_id)):
+        session.add(
+            model(
+                entity_id=target_id,
+                user_id=rate.user_id,
+                rate=rate.rate,
+                internal_rate=rate.internal_rate,
+                fixed=rate.fixed,
+            )
+        )
+
+
+_COPIED = ("comment", "invoice_text", "visible", "billable", "color", "budget", "time_budget", "budget_type")
+
+
+def duplicate_project(
+    session: Session, *, caller: Caller, project_id: int, number_format: str = "{pc,4}"
+) -> Project:
+    """A copy named ``<name> [COPY]`` with its teams, rates, custom fields and (visible) activities;
+    comments are not copied."""
+    original: Project = load(session, caller=caller, kind=PROJECT, entity_id=project_id, attributes=("edit",))
+    if not (caller.can("create_project") and caller.can("create_activity")):
+        raise Forbidden()
+    copy = Project(
+        name=(original.name + " [COPY]")[:150],
+        customer_id=original.customer_id,
+        number=next_number(session, model=Project, number_format=number_format),
+        order_number=original.order_number,
+        order_date=original.order_date,
+        # A project that ended is continued: the copy starts where the original ended.
+        start=original.end if original.end is not None else original.start,
+        end=None if original.end is not None else original.end,
+        timezone=original.timezone,
+        global_activities=original.global_activities,
+        **{attr: getattr(original, attr) for attr in _COPIED},
+    )
+    copy.teams = list(original.teams)
+    copy.meta = [ProjectMeta(name=m.name, value=m.value, visible=m.visible) for m in original.meta]
+    session.add(copy)
+    session.flush()
+    _copy_rates(session, ProjectRate, original.id, copy.id)
+    # Only visible activities are copied, and none of a hidden project or customer (as Kimai does).
+    copied = select(Activity).where(Activity.project_id == original.id, Activity.visible.is_(True))
+    activities = session.scalars(copied).all() if original.visible and original.customer.visible else []
+    for activity in activities:
+        twin = Activity(
+            project_id=copy.id,
+            name=activity.name,
+            number=None,
+            **{attr: getattr(activity, attr) for attr in _COPIED},
+        )
+        twin.teams = list(activity.teams)
+        twin.meta = [ActivityMeta(name=m.name, value=m.value, visible=m.visible) for m in activity.meta]
+        session.add(twin)
+        session.flush()
+        _copy_rates(session, ActivityRate, activity.id, twin.id)
+        changes.record(session, entity="activity", entity_id=twin.id, op="upsert")
+    session.flush()
+    changes.record(session, entity=PROJECT.name, entity_id=copy.id, op="upsert")
+    return copy

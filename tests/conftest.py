@@ -25,6 +25,7 @@ from punchclock.auth.tokens import token_hash
 from punchclock.config import Settings
 from punchclock.db import Database
 from punchclock.migrate import upgrade
+from tests.spec import check_response
 
 POSTGRES_URL = os.environ.get("PUNCHCLOCK_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("PUNCHCLOCK_REQUIRE_POSTGRES") == "1"
@@ -158,10 +159,14 @@ def db(database: Database) -> Database:
 
 
 class Api:
-    """A TestClient that knows the seeded people: ``api.get(url, as_="admin")``."""
+    """A TestClient that knows the seeded people: ``api.get(url, as_="admin")``.
+
+    Every response is checked against the served OpenAPI document (see ``tests/spec.py``).
+    """
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
+        self.spec: dict[str, Any] = client.get("/api/doc.json").json()
 
     def headers(self, as_: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {PEOPLE[as_].token}"} if as_ else {}
@@ -170,7 +175,11 @@ class Api:
 
     def request(self, method: str, url: str, *, as_: str | None = "super", **kwargs: Any) -> Any:
         headers = self.headers(as_, kwargs.pop("headers", None))
-        return self.client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+        response = self.client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        body = response.json() if is_json and response.content else None
+        check_response(self.spec, method, response.request.url.path, response.status_code, body)
+        return response
 
     def get(self, url: str, **kwargs: Any) -> Any:
         return self.request("GET", url, **kwargs)

@@ -10,7 +10,6 @@ import os
 import sys
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -291,18 +290,20 @@ class _user_errors:
 def main() -> None:
     try:
         app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
-        sys.exit(EXIT_FAILED)
-    except click.UsageError as exc:
-        exc.show()
-        sys.exit(EXIT_USAGE)
-    except click.ClickException as exc:
-        exc.show()
         sys.exit(EXIT_FAILED)
     except Failed as exc:
         err.print(f"error: {exc}", highlight=False)
         sys.exit(EXIT_FAILED)
+    except Exception as exc:
+        # Click's own errors (typer may ship its own copy of click, so match by shape): usage
+        # errors carry exit code 2, which is remapped so it never collides with a command's codes.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if not callable(show) or not isinstance(code, int):
+            raise
+        show()
+        sys.exit(EXIT_USAGE if code == 2 else EXIT_FAILED)
     sys.exit(0)

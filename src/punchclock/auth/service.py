@@ -42,7 +42,7 @@ def find_token(session: Session, *, token: str, now: dt.datetime) -> tuple[ApiTo
     ).first()
     if row is None:
         return None
-    api_token, user = row.tuple()
+    api_token, user = row
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
     return api_token, user

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 20:14:33.369997
+Create Date: 2026-11-26
 """
 
 from __future__ import annotations
@@ -64,6 +64,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_customers_modified_at"), ["modified_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_name"), ["name"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_visible"), ["visible"], unique=False)
+
+    op.create_table(
+        "meta_field_definitions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entity_type", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column("visible", sa.Boolean(), nullable=False),
+        sa.Column("modified_at", punchclock.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("entity_type", "name", name="uq_meta_field_definitions_type_name"),
+    )
+    with op.batch_alter_table("meta_field_definitions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_meta_field_definitions_modified_at"), ["modified_at"], unique=False
+        )
 
     op.create_table(
         "tags",
@@ -587,6 +602,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tags_modified_at"))
 
     op.drop_table("tags")
+    with op.batch_alter_table("meta_field_definitions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meta_field_definitions_modified_at"))
+
+    op.drop_table("meta_field_definitions")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customers_visible"))
         batch_op.drop_index(batch_op.f("ix_customers_name"))

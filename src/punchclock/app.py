@@ -7,12 +7,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import RedirectResponse
+from starlette.staticfiles import StaticFiles
 
 from punchclock import __version__
 from punchclock.activities.routes import router as activities_router
@@ -56,7 +59,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="Punchclock (Kimai 2 compatible API)",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/api/doc",
+        docs_url=None,
         openapi_url="/api/doc.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in (system_router, customers_router, projects_router, activities_router):
         app.include_router(router)
 
+    _install_docs(app)
     _install_error_handlers(app)
     _install_trailing_slash_redirect(app)
     if settings.cors_allow_origin:
@@ -86,6 +90,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     return app
 
 
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/doc, served from the packaged assets (no CDN: works offline)."""
+    assets = "/api/doc/assets"
+    app.mount(assets, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
+
+    @app.get("/api/doc", include_in_schema=False)
+    async def swagger_ui() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/api/doc.json",
+            title=f"{app.title} - API documentation",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+        )
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KimaiError)
     async def kimai_error(_request: Request, exc: KimaiError) -> Response:
@@ -96,7 +116,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return json_response({"code": exc.status_code, "message": reason(exc.status_code)}, exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def bad_parameter(_request: Request, _exc: RequestValidationError) -> Response:
+    async def bad_parameter(_request: Request, exc: RequestValidationError) -> Response:
+        # Kimai's routes require digits for path ids: anything else matches no route (404).
+        if any(error.get("loc", ())[:1] == ("path",) for error in exc.errors()):
+            return json_response({"code": 404, "message": "Not Found"}, 404)
         return json_response({"code": 400, "message": "Bad Request"}, 400)
 
     @app.exception_handler(Exception)

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         description='Custom fields per entity type, e.g. {"customer": ["crm_id"]}, plus those in the DB',
     )
     customer_number_format: str = Field(
-        "{cc,4}", description="Automatic customer number ({cc,N} = count+1, N digits)"
+        "{cc,4}", description="Automatic customer number ({cc,N}: N digits, numbered as Kimai does)"
     )
     project_number_format: str = Field("{pc,4}", description="Automatic project number")
     activity_number_format: str = Field("{ac,4}", description="Automatic activity number")

@@ -25,7 +25,7 @@ def documented(
     summary: str | None = None,
 ) -> dict[str, Any]:
     """Route keyword arguments: the success shape plus Kimai's error bodies."""
-    from punchclock.entities.schemas import Error, ValidationError
+    from punchclock.entities.schemas import Error, ValidationFailed
 
     responses: dict[int | str, dict[str, Any]] = {}
     if model is None:
@@ -33,7 +33,8 @@ def documented(
     else:
         responses[status] = {"model": model, "description": "Success"}
     for code in errors:
-        shape = ValidationError if code == 400 else Error
+        # A 400 is either a failed form or a plain bad request (malformed body or parameter).
+        shape = Error | ValidationFailed if code == 400 else Error
         responses[code] = {"model": shape, "description": _ERRORS.get(code, "Error")}
     kwargs: dict[str, Any] = {
         "responses": responses,

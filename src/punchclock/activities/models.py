@@ -16,7 +16,7 @@ class Activity(Listed, Budgeted, Tracked, Base):
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     number: Mapped[str | None] = mapped_column(String(10))
 
-    project: Mapped[Project | None] = relationship(lazy="joined")
+    project: Mapped[Project | None] = relationship(lazy="selectin")
     teams: Mapped[list[Team]] = relationship(secondary="team_activities", lazy="selectin", order_by=Team.name)
     meta: Mapped[list[ActivityMeta]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True

@@ -32,7 +32,7 @@ class Listed:
     name: Mapped[str] = mapped_column(String(150), nullable=False, index=True)
     comment: Mapped[str | None] = mapped_column(Text)
     invoice_text: Mapped[str | None] = mapped_column(Text)
-    visible: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False, index=True)
+    visible: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     billable: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     color: Mapped[str | None] = mapped_column(String(7))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

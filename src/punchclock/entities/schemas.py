@@ -75,7 +75,9 @@ class Error(Shape):
     message: str
 
 
-class ValidationError(Shape):
+class ValidationFailed(Shape):
+    """A rejected form (named apart from FastAPI's own ``ValidationError`` schema, which would replace it)."""
+
     code: int
     message: str
     errors: dict[str, object]

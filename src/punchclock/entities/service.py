@@ -146,7 +146,7 @@ def _rate_fields(session: Session, caller: Caller) -> tuple[Field, ...]:
         Field("user", user_choice, attr="user_id"),
         # Absent means 0.0 as in Kimai; an explicit empty value is refused (Kimai fails with a 500 there).
         Field("rate", money, (not_blank, at_least(0))),
-        Field("internalRate", money, (at_least(0),)),
+        Field("internalRate", money),  # no constraint in Kimai: negative internal rates are stored
         Field("isFixed", checkbox, attr="fixed"),
     )
 

@@ -63,7 +63,6 @@ def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_customers_modified_at"), ["modified_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_name"), ["name"], unique=False)
-        batch_op.create_index(batch_op.f("ix_customers_visible"), ["visible"], unique=False)
 
     op.create_table(
         "meta_field_definitions",
@@ -233,7 +232,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_projects_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_projects_modified_at"), ["modified_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_projects_name"), ["name"], unique=False)
-        batch_op.create_index(batch_op.f("ix_projects_visible"), ["visible"], unique=False)
 
     op.create_table(
         "team_customers",
@@ -299,7 +297,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_activities_modified_at"), ["modified_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_activities_name"), ["name"], unique=False)
         batch_op.create_index(batch_op.f("ix_activities_project_id"), ["project_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_activities_visible"), ["visible"], unique=False)
 
     op.create_table(
         "project_comments",
@@ -542,7 +539,6 @@ def downgrade() -> None:
 
     op.drop_table("project_comments")
     with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_activities_visible"))
         batch_op.drop_index(batch_op.f("ix_activities_project_id"))
         batch_op.drop_index(batch_op.f("ix_activities_name"))
         batch_op.drop_index(batch_op.f("ix_activities_modified_at"))
@@ -563,7 +559,6 @@ def downgrade() -> None:
 
     op.drop_table("team_customers")
     with op.batch_alter_table("projects", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_projects_visible"))
         batch_op.drop_index(batch_op.f("ix_projects_name"))
         batch_op.drop_index(batch_op.f("ix_projects_modified_at"))
         batch_op.drop_index(batch_op.f("ix_projects_customer_id"))
@@ -607,7 +602,6 @@ def downgrade() -> None:
 
     op.drop_table("meta_field_definitions")
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_customers_visible"))
         batch_op.drop_index(batch_op.f("ix_customers_name"))
         batch_op.drop_index(batch_op.f("ix_customers_modified_at"))
 

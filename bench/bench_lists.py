@@ -40,25 +40,35 @@ def seed(url: str) -> None:
     with db.session(write=True) as s:
         s.execute(
             insert(models.User).values(
-                id=1, username="bench", email="bench@example.com", password="x", roles=["ROLE_SUPER_ADMIN"],
+                id=1,
+                username="bench",
+                email="bench@example.com",
+                password="x",
+                roles=["ROLE_SUPER_ADMIN"],
                 timezone="Europe/Berlin",
             )
         )
         s.execute(insert(models.ApiToken).values(user_id=1, token_hash=token_hash(TOKEN), name="bench"))
         s.execute(
             insert(models.Customer),
-            [{"id": c, "name": f"Customer {c:05d}", "number": f"{c:05d}", "timezone": "Europe/Berlin"}
-             for c in range(1, CUSTOMERS + 1)],
+            [
+                {"id": c, "name": f"Customer {c:05d}", "number": f"{c:05d}", "timezone": "Europe/Berlin"}
+                for c in range(1, CUSTOMERS + 1)
+            ],
         )
         projects = [
             {"id": (c - 1) * PROJECTS_PER_CUSTOMER + p, "customer_id": c, "name": f"Project {c}-{p}"}
-            for c in range(1, CUSTOMERS + 1) for p in range(1, PROJECTS_PER_CUSTOMER + 1)
+            for c in range(1, CUSTOMERS + 1)
+            for p in range(1, PROJECTS_PER_CUSTOMER + 1)
         ]
         s.execute(insert(models.Project), projects)
         s.execute(
             insert(models.Activity),
-            [{"project_id": p["id"], "name": f"Activity {p['id']}-{a}"} for p in projects
-             for a in range(1, ACTIVITIES_PER_PROJECT + 1)],
+            [
+                {"project_id": p["id"], "name": f"Activity {p['id']}-{a}"}
+                for p in projects
+                for a in range(1, ACTIVITIES_PER_PROJECT + 1)
+            ],
         )
     db.dispose()
 
@@ -119,7 +129,9 @@ def main() -> None:
     env = {**os.environ, "PUNCHCLOCK_DATABASE_URL": url}
     server = subprocess.Popen(
         [sys.executable, "-m", "punchclock", "serve", "--port", str(port), "--workers", str(args.workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -131,23 +143,41 @@ def main() -> None:
                 time.sleep(0.1)
         endpoints = [
             ("ping (baseline)", "/api/ping", None),
-            ("customers, 1 row", "/api/customers?term=00042", "SELECT * FROM customers WHERE name LIKE '%00042%'"),
-            ("activities of 1 project", "/api/activities?project=1", "SELECT * FROM activities WHERE project_id = 1"),
-            ("projects of 1 customer", "/api/projects?customer=1&ignoreDates=1",
-             "SELECT * FROM projects WHERE customer_id = 1"),
+            (
+                "customers, 1 row",
+                "/api/customers?term=00042",
+                "SELECT * FROM customers WHERE name LIKE '%00042%'",
+            ),
+            (
+                "activities of 1 project",
+                "/api/activities?project=1",
+                "SELECT * FROM activities WHERE project_id = 1",
+            ),
+            (
+                "projects of 1 customer",
+                "/api/projects?customer=1&ignoreDates=1",
+                "SELECT * FROM projects WHERE customer_id = 1",
+            ),
             (f"customers, all {CUSTOMERS}", "/api/customers", "SELECT * FROM customers"),
-            (f"projects, all {CUSTOMERS * PROJECTS_PER_CUSTOMER}", "/api/projects?ignoreDates=1",
-             "SELECT * FROM projects"),
+            (
+                f"projects, all {CUSTOMERS * PROJECTS_PER_CUSTOMER}",
+                "/api/projects?ignoreDates=1",
+                "SELECT * FROM projects",
+            ),
         ]
-        print(f"punchclock bench: SQLite, {args.workers} worker(s), concurrency {args.concurrency}, "
-              f"{args.seconds:.0f} s per endpoint")
-        print(f"{'endpoint':32} {'req/s':>8} {'median ms':>10} {'bytes':>9} {'vs ping':>8} {'bare query ms':>14}")
+        print(
+            f"punchclock bench: SQLite, {args.workers} worker(s), concurrency {args.concurrency}, "
+            f"{args.seconds:.0f} s per endpoint"
+        )
+        print(
+            f"{'endpoint':32} {'req/s':>8} {'median ms':>10} {'bytes':>9} {'vs ping':>8} {'bare SQL ms':>12}"
+        )
         ping_rate = 0.0
         for label, path, sql in endpoints:
             rate, median, size = asyncio.run(drive(base, path, args.seconds, args.concurrency))
             ping_rate = ping_rate or rate
             bare = f"{bare_query_ms(db_path, sql):.2f}" if sql else "-"
-            print(f"{label:32} {rate:8.0f} {median:10.1f} {size:9d} {rate / ping_rate:8.2f} {bare:>14}")
+            print(f"{label:32} {rate:8.0f} {median:10.1f} {size:9d} {rate / ping_rate:8.2f} {bare:>12}")
     finally:
         server.terminate()
         server.wait(timeout=10)

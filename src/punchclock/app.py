@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,7 +14,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 from punchclock import __version__
@@ -24,6 +23,7 @@ from punchclock.config import Settings, get_settings
 from punchclock.customers.routes import router as customers_router
 from punchclock.db import Database
 from punchclock.kimai.errors import KimaiError, reason
+from punchclock.kimai.middleware import KimaiRouting
 from punchclock.kimai.responses import json_response
 from punchclock.projects.routes import router as projects_router
 from punchclock.system import router as system_router
@@ -76,7 +76,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     _install_docs(app)
     _install_error_handlers(app)
-    _install_trailing_slash_redirect(app)
     if settings.cors_allow_origin:
         app.add_middleware(
             CORSMiddleware,
@@ -86,6 +85,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             expose_headers=EXPOSED_HEADERS,
             max_age=3600,
         )
+    app.add_middleware(KimaiRouting)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -109,7 +109,10 @@ def _install_docs(app: FastAPI) -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KimaiError)
     async def kimai_error(_request: Request, exc: KimaiError) -> Response:
-        return json_response(exc.body(), exc.status, exc.headers)
+        body = exc.body()
+        if body is None:
+            return Response(status_code=exc.status, headers=exc.headers)
+        return json_response(body, exc.status, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -128,24 +131,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         return json_response({"code": 500, "message": "Internal Server Error"}, 500)
 
 
-def _install_trailing_slash_redirect(app: FastAPI) -> None:
-    """Kimai's router answers GET/HEAD with a trailing slash by a 301 to the route without it;
-    other methods with a trailing slash do not match (404)."""
-
-    @app.middleware("http")
-    async def redirect(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path = request.url.path
-        if (
-            request.method in ("GET", "HEAD")
-            and path.startswith("/api/")
-            and path.endswith("/")
-            and path != "/api/"
-        ):
-            target = request.url.replace(path=path.rstrip("/"))
-            return RedirectResponse(str(target), status_code=301)
-        return await call_next(request)
-
-
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -156,5 +141,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "legacyToken": {"type": "apiKey", "in": "header", "name": "X-AUTH-TOKEN"},
     }
     schema["security"] = [{"apiToken": []}, {"legacyUser": [], "legacyToken": []}]
+    _drop_fastapi_422(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _drop_fastapi_422(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 on every route with parameters, but request validation answers Kimai's
+    400 or 404 (see ``bad_parameter``): drop those responses and their schemas."""
+    for item in schema["paths"].values():
+        for operation in item.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = schema.get("components", {}).get("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    if {"loc", "msg", "type"} <= set(schemas.get("ValidationError", {}).get("properties", {})):
+        del schemas["ValidationError"]

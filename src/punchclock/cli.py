@@ -35,7 +35,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(meta_app, name="meta-field")
 
-err = Console(stderr=True)
+# soft_wrap: an error stays one line whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
 
 DatabaseUrl = Annotated[
     str | None,
@@ -70,8 +71,10 @@ def _database(database_url: str | None):  # type: ignore[no-untyped-def]
     try:
         upgrade(settings.database_url)
     except Exception as exc:
+        # The driver's own message, without SQLAlchemy's wrapper and link.
+        cause = getattr(exc, "orig", None) or exc
         raise Failed(
-            f"cannot open or migrate the database {_safe_url(settings.database_url)}: {exc}"
+            f"cannot open or migrate the database {_safe_url(settings.database_url)}: {cause}"
         ) from None
     return settings, Database(settings.database_url)
 
@@ -251,7 +254,8 @@ def meta_list(database_url: DatabaseUrl = None) -> None:
 
 @meta_app.command("remove")
 def meta_remove(entity: str, name: str, database_url: DatabaseUrl = None) -> None:
-    """Remove a custom field declaration (stored values stay but can no longer be set)."""
+    """Remove a custom field declaration. Stored values stay (and, as in Kimai, stay settable);
+    entities without a value can no longer set it."""
     from punchclock.entities.meta import remove_definition
 
     _, db = _database(database_url)
@@ -296,7 +300,8 @@ def main() -> None:
         err.print("aborted")
         sys.exit(EXIT_FAILED)
     except Failed as exc:
-        err.print(f"error: {exc}", highlight=False)
+        # One line (driver and pydantic messages span several), printed verbatim (no markup).
+        err.print("error: " + " ".join(str(exc).split()), highlight=False, markup=False)
         sys.exit(EXIT_FAILED)
     except Exception as exc:
         # Click's own errors (typer may ship its own copy of click, so match by shape): usage

@@ -10,11 +10,15 @@ from pydantic import BaseModel
 from punchclock.kimai.responses import KimaiJSONResponse, json_response
 
 _ERRORS: dict[int, str] = {
-    400: "Bad request, or a form that failed validation (`errors` names each field)",
-    401: "No valid credentials",
-    403: "The caller lacks the permission",
+    400: "Bad request, or a form that failed validation (`errors` names each field), "
+    "or too many failed legacy logins",
+    401: "No valid credentials (an invalid Bearer token: empty body and a `WWW-Authenticate` header)",
+    403: "The caller lacks the permission, or the legacy X-AUTH headers were rejected "
+    '(`{"message": …}`, without `code`)',
     404: "Unknown id",
 }
+# Authentication can answer these on every route, whatever the route itself does.
+_AUTH_ERRORS = (400, 401, 403)
 
 
 def documented(
@@ -25,17 +29,20 @@ def documented(
     summary: str | None = None,
 ) -> dict[str, Any]:
     """Route keyword arguments: the success shape plus Kimai's error bodies."""
-    from punchclock.entities.schemas import Error, ValidationFailed
+    from punchclock.entities.schemas import Error, LegacyLoginError, ValidationFailed
 
     responses: dict[int | str, dict[str, Any]] = {}
     if model is None:
         responses[status] = {"description": "No content" if status == 204 else "Success (empty body)"}
     else:
         responses[status] = {"model": model, "description": "Success"}
-    for code in errors:
+    shapes: dict[int, Any] = {
         # A 400 is either a failed form or a plain bad request (malformed body or parameter).
-        shape = Error | ValidationFailed if code == 400 else Error
-        responses[code] = {"model": shape, "description": _ERRORS.get(code, "Error")}
+        400: Error | ValidationFailed,
+        403: Error | LegacyLoginError,
+    }
+    for code in sorted({*errors, *_AUTH_ERRORS}):
+        responses[code] = {"model": shapes.get(code, Error), "description": _ERRORS.get(code, "Error")}
     kwargs: dict[str, Any] = {
         "responses": responses,
         "response_class": KimaiJSONResponse,

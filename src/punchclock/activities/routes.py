@@ -33,7 +33,7 @@ async def list_activities(
     order: Order = "ASC",
     term: Term = None,
 ) -> Response:
-    if projects and not all(p.isdigit() for p in projects):
+    if projects and not all(p.isdecimal() for p in projects):
         raise BadRequest()
 
     def work(s: Session) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ from punchclock.activities.models import Activity, ActivityMeta
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer
 from punchclock.entities import fields as common
-from punchclock.entities.kinds import ACTIVITY, PROJECT
-from punchclock.entities.service import load, next_number, number_taken, term_filter
+from punchclock.entities.kinds import ACTIVITY, PROJECT, voter_teams
+from punchclock.entities.service import find, load, next_number, number_taken, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.errors import Forbidden
 from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, length, text
@@ -44,8 +44,7 @@ def list_activities(
     order: str = "ASC",
     term: str | None = None,
 ) -> list[Activity]:
-    projects = projects or []
-    check_filter_access(session, caller, Project, PROJECT.label, projects)
+    projects = check_filter_access(session, caller, Project, PROJECT.label, projects or [])
     project = aliased(Project)
     customer = aliased(Customer)
     query = select(Activity).outerjoin(project, Activity.project).outerjoin(customer, project.customer)
@@ -55,7 +54,7 @@ def list_activities(
         with_globals = True
         if len(projects) == 1:
             only = session.get(Project, projects[0])
-            with_globals = only is None or only.global_activities
+            with_globals = only is not None and only.global_activities
         in_projects = Activity.project_id.in_(projects)
         query = query.where(or_(in_projects, Activity.project_id.is_(None)) if with_globals else in_projects)
     if visible in (1, 2):
@@ -68,17 +67,19 @@ def list_activities(
                 )
             )
     if not caller.sees_all:
-        parents = select(Project.id).where(project_visible_to(caller))
+        # The customer join lets the customer team rule correlate with each project.
+        parents = select(Project.id).join(Project.customer).where(project_visible_to(caller))
         query = query.where(
             _open_activity(caller), or_(Activity.project_id.is_(None), Activity.project_id.in_(parents))
         )
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, ActivityMeta, Activity.id))
     column = {"id": Activity.id, "project": project.name}.get(order_by, Activity.name)
+    # Global activities have no project name: NULL sorts first ascending, as on Kimai's MySQL.
     if order == "DESC":
-        query = query.order_by(column.desc(), Activity.id.desc())
+        query = query.order_by(column.desc().nulls_last(), Activity.id.desc())
     else:
-        query = query.order_by(column.asc(), Activity.id.asc())
+        query = query.order_by(column.asc().nulls_first(), Activity.id.asc())
     return list(session.scalars(query).unique())
 
 
@@ -89,7 +90,7 @@ def _project_choice(session: Session, caller: Caller, current: int | None) -> Ca
         project_id = forms.integer_id(raw)
         if project_id is None:
             return None
-        project = session.get(Project, project_id)
+        project = find(session, Project, project_id)
         if project is None:
             raise FieldError(INVALID_CHOICE)
         usable = project.visible and project.customer.visible and has_access(caller, project)
@@ -101,7 +102,8 @@ def _project_choice(session: Session, caller: Caller, current: int | None) -> Ca
 
 
 def _fields(session: Session, caller: Caller, activity: Activity | None) -> tuple[Field, ...]:
-    teams = {t.id for t in activity.teams} if activity else set()
+    # Budget fields follow the voter, which counts the project's and customer's teams too.
+    teams = voter_teams(activity) if activity else set()
     result: list[Field] = [
         common.name_field(),
         Field("number", text, (length(maximum=10),)),

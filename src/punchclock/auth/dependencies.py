@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import threading
 import time
 
@@ -21,7 +22,8 @@ from punchclock.auth.tokens import BEARER
 from punchclock.config import Settings
 from punchclock.db import Database, utcnow
 from punchclock.kimai.body import read_body
-from punchclock.kimai.errors import BadRequest, LegacyAuthFailed, Unauthorized
+from punchclock.kimai.errors import BadRequest, LegacyAuthFailed, NotFound, Unauthorized
+from punchclock.users.service import find_user
 
 # Declared only so the OpenAPI document shows the schemes; reading is done by hand below.
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`")
@@ -33,6 +35,13 @@ legacy_token_scheme = APIKeyHeader(
     auto_error=False,
     description="Legacy: the user's API password, or one of their API tokens",
 )
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _is_id(name: str) -> bool:
+    return name == "id" or name.endswith("Id")
 
 
 class FailureLimiter:
@@ -51,22 +60,25 @@ class FailureLimiter:
             return 0
         return count
 
-    def exceeded(self, key: str) -> bool:
-        with self._lock:
-            return self._current(key, time.monotonic()) >= self.limit
-
-    def failed(self, key: str) -> None:
+    def consume(self, key: str) -> bool:
+        """Count one failure; False once the window's limit is used up (Kimai's limiter ``consume``)."""
         now = time.monotonic()
         with self._lock:
             count = self._current(key, now)
+            if count >= self.limit:
+                return False
             start = self._counts.get(key, (now, 0))[0]
             self._counts[key] = (start, count + 1)
+            return True
 
 
 async def authenticate(request: Request) -> Caller:
     cached: Caller | None = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
+    # Kimai's router runs before everything else and its path ids are \d+: another value matched no route.
+    if not all(_DIGITS.fullmatch(value) for name, value in request.path_params.items() if _is_id(name)):
+        raise NotFound()
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         # Kimai decodes the body before its firewall runs: malformed JSON is 400 even without credentials.
         await read_body(request)
@@ -116,26 +128,31 @@ async def _bearer(db: Database, settings: Settings, token: str) -> Caller:
 async def _legacy(request: Request, db: Database, settings: Settings) -> Caller:
     limiter: FailureLimiter = request.app.state.legacy_limiter
     client = request.client.host if request.client else "unknown"
-    low, high = settings.legacy_auth_delay_ms
-    if high > 0:
-        await asyncio.sleep(random.uniform(low, high) / 1000)
-    if limiter.exceeded(client):
-        raise BadRequest()
     login = request.headers["x-auth-user"]
     secret = request.headers["x-auth-token"]
+    # Kimai rejects empty headers before its delay and without counting a failure.
     if not login:
         raise LegacyAuthFailed("Authentication required, missing user header: X-AUTH-USER")
     if not secret:
         raise LegacyAuthFailed("Authentication required, missing token header: X-AUTH-TOKEN")
+    low, high = settings.legacy_auth_delay_ms
+    if high > 0:
+        await asyncio.sleep(random.uniform(low, high) / 1000)
 
-    def check(session: Session) -> Caller | None:
+    def check(session: Session) -> tuple[Caller | None, bool]:
+        """The caller, or None and whether the failure counts toward the limit."""
+        found = find_user(session, login=login)
+        if found is not None and not found.enabled:
+            return None, False  # Kimai's user checker refuses before any credential is checked
         user = check_legacy(session, login=login, secret=secret)
-        if user is None or not user.enabled:
-            return None
-        return load_caller(session, user)
+        if user is None:
+            return None, True
+        return load_caller(session, user), False
 
-    caller = await db.run(check, write=True)
+    caller, counts = await db.run(check, write=True)
     if caller is None:
-        limiter.failed(client)
+        # Only failed checks consume the limiter, so correct credentials always pass (as in Kimai).
+        if counts and not limiter.consume(client):
+            raise BadRequest()
         raise LegacyAuthFailed()
     return caller

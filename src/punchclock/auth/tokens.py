@@ -7,8 +7,9 @@ import re
 import secrets
 
 TOKEN_PREFIX = "pc_"
-# What a Bearer value may look like (RFC 6750 b64token), as Kimai's header extractor requires.
-BEARER = re.compile(r"^Bearer ([a-zA-Z0-9\-._~+/]+=*)$")
+# What a Bearer value may look like (RFC 6750 b64token), as Kimai's header extractor requires
+# (Symfony's ``^Bearer\s+…$``: any run of whitespace after the scheme).
+BEARER = re.compile(r"^Bearer\s+([a-zA-Z0-9\-._~+/]+=*)$", re.ASCII)
 
 
 def new_token() -> str:

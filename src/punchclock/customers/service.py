@@ -153,7 +153,9 @@ def create_customer(
     if not caller.can("create_customer"):
         raise Forbidden()
     fields = _fields(session, caller, None)
-    current = {**_DEFAULTS, "timezone": caller.timezone}
+    # Kimai numbers the new customer before the form runs: a submitted number (even "") replaces it.
+    number = next_number(session, model=Customer, number_format=number_format) or None
+    current = {**_DEFAULTS, "timezone": caller.timezone, "number": number}
     submission = forms.submit(
         fields,
         data,
@@ -163,8 +165,6 @@ def create_customer(
     )
     values = common.budget_defaults({**current, **submission.changes})
     teams: list[Team] = values.pop("teams", [])
-    if not values.get("number"):
-        values["number"] = next_number(session, model=Customer, number_format=number_format)
     customer = Customer(**values)
     customer.teams = teams
     session.add(customer)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from punchclock.auth.permissions import Caller
+from punchclock.entities.service import MAX_ID
 from punchclock.kimai.colors import COLOR_CHOICES
 from punchclock.kimai.forms import (
     INVALID_CHOICE,
@@ -59,7 +60,8 @@ def teams_field(session: Session, caller: Caller) -> Field:
         ids = id_list(raw)
         if not ids:
             return []
-        teams = list(session.scalars(select(Team).where(Team.id.in_(ids))))
+        known = [i for i in ids if i <= MAX_ID]
+        teams = list(session.scalars(select(Team).where(Team.id.in_(known))))
         allowed = [t for t in teams if caller.sees_all or t.id in caller.lead_team_ids]
         if len(allowed) != len(set(ids)):
             raise FieldError(INVALID_CHOICE)

@@ -75,6 +75,12 @@ class Error(Shape):
     message: str
 
 
+class LegacyLoginError(Shape):
+    """A rejected X-AUTH-USER/X-AUTH-TOKEN login: Kimai's one error body without ``code``."""
+
+    message: str
+
+
 class ValidationFailed(Shape):
     """A rejected form (named apart from FastAPI's own ``ValidationError`` schema, which would replace it)."""
 

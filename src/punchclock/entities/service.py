@@ -34,9 +34,17 @@ from punchclock.kimai.forms import (
 from punchclock.teams.models import TeamMember
 from punchclock.users.models import User
 
+# Ids are 32-bit integers in the database: a larger one names no row (and PostgreSQL would refuse it).
+MAX_ID = 2**31 - 1
+
+
+def find(session: Session, model: Any, entity_id: int) -> Any:
+    """The row with this id, or None."""
+    return session.get(model, entity_id) if 0 < entity_id <= MAX_ID else None
+
 
 def get_or_404(session: Session, kind: Kind, entity_id: int) -> Any:
-    entity = session.get(kind.model, entity_id)
+    entity = find(session, kind.model, entity_id)
     if entity is None:
         raise NotFound()
     return entity
@@ -124,7 +132,7 @@ def touch(session: Session, *, kind: Kind, entity: Entity) -> None:
 
 def selectable_user(session: Session, caller: Caller, user_id: int) -> bool:
     """Kimai's user choice: enabled, non-system users; non-admins only themselves and their team members."""
-    user = session.get(User, user_id)
+    user = find(session, User, user_id)
     if user is None or not user.enabled or user.system_account:
         return False
     if caller.sees_all or user_id == caller.id:
@@ -184,7 +192,7 @@ def add_rate(session: Session, *, caller: Caller, kind: Kind, entity_id: int, da
 
 def delete_rate(session: Session, *, caller: Caller, kind: Kind, entity_id: int, rate_id: int) -> None:
     entity = get_or_404(session, kind, entity_id)
-    row = session.get(kind.rate_model, rate_id)
+    row = find(session, kind.rate_model, rate_id)
     if row is None or row.entity_id != entity_id:
         raise NotFound()
     require(caller, "edit", kind, entity)
@@ -215,7 +223,8 @@ def list_comments(session: Session, *, caller: Caller, kind: Kind, entity_id: in
 def add_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int, data: Any) -> Any:
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("view", "comments"))
     submission = submit(_COMMENT_FIELDS, data, current={"pinned": False}, clear_missing=False)
-    row = kind.comment_model(entity_id=entity_id, created_by_id=caller.id, pinned=False, **submission.changes)
+    values = {"pinned": False, **submission.changes}  # a submitted ``pinned`` replaces the default
+    row = kind.comment_model(entity_id=entity_id, created_by_id=caller.id, **values)
     session.add(row)
     touch(session, kind=kind, entity=entity)
     return row
@@ -225,7 +234,7 @@ def _own_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int
     entity = load(
         session, caller=caller, kind=kind, entity_id=entity_id, attributes=("view", "edit", "comments")
     )
-    row = session.get(kind.comment_model, comment_id)
+    row = find(session, kind.comment_model, comment_id)
     if row is None:
         raise NotFound()
     if row.entity_id != entity_id:
@@ -251,20 +260,19 @@ def delete_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: i
 _NUMBER_FORMAT = re.compile(r"\{([a-z]{2}),(\d+)\}")
 
 
-def next_number(session: Session, *, model: Any, number_format: str) -> str:
+def next_number(session: Session, *, model: Any, number_format: str) -> str | None:
     """Kimai's automatic number: ``{cc,4}`` zero-padded to 4, skipping numbers in use.
 
     Kimai's counter renders the row count plus two (an empty table gives 0002, one row 0003, as
-    its own API tests expect); clients comparing numbers with Kimai's get the same.
+    its own API tests expect); clients comparing numbers with Kimai's get the same. Like Kimai it
+    gives up (no number) after about a hundred numbers in use, e.g. with a format without counter.
     """
     count = session.scalar(select(func.count()).select_from(model)) or 0
-    candidate = count + 2
-    while True:
-        digits = str(candidate)
-        number = _NUMBER_FORMAT.sub(partial(_pad, digits), number_format)
+    for candidate in range(count + 2, count + 103):
+        number = _NUMBER_FORMAT.sub(partial(_pad, str(candidate)), number_format)
         if not session.scalar(select(exists().where(model.number == number))):
             return number
-        candidate += 1
+    return None
 
 
 def _pad(digits: str, match: re.Match[str]) -> str:

@@ -49,7 +49,11 @@ def formify(value: Any) -> Any:
         return result
     if isinstance(value, list):
         return [formify(item) for item in value]
-    return php_string(value)
+    text = php_string(value)
+    if text is not None and "\x00" in text:
+        # PostgreSQL cannot store NUL in text: refuse it on every backend rather than fail later.
+        raise BadRequest()
+    return text
 
 
 def _assign(target: dict[str, Any], key: str, value: str) -> None:

@@ -28,7 +28,8 @@ class KimaiError(Exception):
         self.headers = headers or {}
         super().__init__(f"{status} {self.message}")
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, Any] | None:
+        """The JSON body; None for an empty one."""
         return {"code": self.status, "message": self.message}
 
 
@@ -44,6 +45,11 @@ class Unauthorized(KimaiError):
             description = "Account is disabled." if disabled else "Invalid credentials."
             headers["WWW-Authenticate"] = f'Bearer error="invalid_token",error_description="{description}"'
         super().__init__(401, headers=headers)
+        self.invalid_token = invalid_token
+
+    def body(self) -> dict[str, Any] | None:
+        # Symfony's access-token authenticator rejects a token with the header alone and no body.
+        return None if self.invalid_token else super().body()
 
 
 class Forbidden(KimaiError):

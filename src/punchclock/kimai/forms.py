@@ -198,20 +198,24 @@ def integer_id(raw: Any) -> int | None:
     value = text(raw)
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # str.isdigit() also accepts "²"
         raise FieldError(INVALID_CHOICE)
     return int(value)
 
 
 def id_list(raw: Any) -> list[int]:
-    """A multiple choice of ids (``teams``): a list, or one scalar id."""
+    """A multiple choice of ids (``teams``). Symfony wants an array here: a scalar is invalid."""
     if raw is None or raw == "":
         return []
-    items = raw if isinstance(raw, list) else [raw]
+    if isinstance(raw, dict):
+        raw = list(raw.values())  # form bodies with explicit keys (teams[3]=1)
+    if not isinstance(raw, list):
+        raise FieldError(INVALID_CHOICE)
+    items = raw
     result: list[int] = []
     for item in items:
         value = text(item) if not isinstance(item, dict | list) else "x"
-        if value is None or not value.isdigit():
+        if value is None or not (value.isascii() and value.isdigit()):
             raise FieldError(INVALID_CHOICE)
         result.append(int(value))
     return result
@@ -324,5 +328,5 @@ def url(raw: Any) -> str | None:
     if "://" not in value:
         value = "https://" + value
     if not _URL.match(value):
-        raise FieldError("Please enter a valid URL.")
+        raise FieldError("This value is not a valid URL.")  # Symfony's Url constraint, not the form's
     return value

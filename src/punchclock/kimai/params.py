@@ -16,7 +16,11 @@ Visible = Annotated[
     Literal["1", "2", "3"], Query(description="1 = visible only (default), 2 = hidden only, 3 = both")
 ]
 Order = Annotated[Literal["ASC", "DESC"], Query(description="Sort direction")]
-Term = Annotated[str | None, Query(description="Search words (all must match); !word excludes; field:value")]
+Term = Annotated[
+    str | None,
+    # No NUL: PostgreSQL cannot compare text with it (400 on every backend).
+    Query(description="Search words (all must match); !word excludes; field:value", pattern=r"^[^\x00]*$"),
+]
 ZeroOne = Literal["0", "1"]
 ZeroOneBool = Literal["0", "1", "true", "false"]
 Digits = Annotated[str, StringConstraints(pattern=r"^\d+$")]
@@ -31,7 +35,7 @@ def id_list_param(name: str, description: str) -> object:
 
 
 def as_ids(values: list[str] | None, single: str | None = None) -> list[int]:
-    ids = [int(v) for v in values or []]
-    if single is not None:
-        ids.append(int(single))
-    return ids
+    # Kimai's \d+ (PCRE with /u) also passes digits such as "٣", which then name no row and are
+    # ignored like any unknown id; int() would read them as 3.
+    raw = [*(values or []), *([single] if single is not None else [])]
+    return [int(v) for v in raw if v.isascii()]

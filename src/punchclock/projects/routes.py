@@ -46,11 +46,13 @@ async def list_projects(
     term: Term = None,
 ) -> Response:
     tz = ctx.caller.timezone
-    begin_at = parse_date_or_datetime(start, tz) if start else None
-    end_at = parse_date_or_datetime(end, tz) if end else None
-    if (start and begin_at is None) or (end and end_at is None):
+    ignore_dates = ignoreDates == "1"
+    # Kimai reads (and so validates) start/end only when dates are not ignored.
+    begin_at = parse_date_or_datetime(start, tz) if start and not ignore_dates else None
+    end_at = parse_date_or_datetime(end, tz) if end and not ignore_dates else None
+    if not ignore_dates and ((start and begin_at is None) or (end and end_at is None)):
         raise BadRequest()
-    if customers and not all(c.isdigit() for c in customers):
+    if customers and not all(c.isdecimal() for c in customers):
         raise BadRequest()
 
     def work(s: Session) -> list[dict[str, Any]]:
@@ -61,7 +63,7 @@ async def list_projects(
             visible=int(visible),
             start=begin_at,
             end=end_at,
-            ignore_dates=ignoreDates == "1",
+            ignore_dates=ignore_dates,
             global_activities=None if globalActivities is None else globalActivities == "1",
             order=order,
             order_by=orderBy,

@@ -16,7 +16,7 @@ from punchclock.customers.models import Customer
 from punchclock.customers.service import visible_to as customer_visible_to
 from punchclock.entities import fields as common
 from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, voter_teams
-from punchclock.entities.service import load, next_number, number_taken, term_filter
+from punchclock.entities.service import find, load, next_number, number_taken, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
 from punchclock.kimai.errors import Forbidden
@@ -50,12 +50,20 @@ def visible_to(caller: Caller) -> Any:
     return and_(open_project, customer_visible_to(caller))
 
 
-def check_filter_access(session: Session, caller: Caller, model: Any, label: str, ids: list[int]) -> None:
-    """Each filter id the caller may not access is 403; unknown ids are ignored, as in Kimai."""
-    for entity_id in ids:
-        entity = session.get(model, entity_id)
-        if entity is not None and not has_access(caller, entity):
+def check_filter_access(
+    session: Session, caller: Caller, model: Any, label: str, ids: list[int]
+) -> list[int]:
+    """The filter ids that exist; one the caller may not access is 403. Unknown ids are dropped, as
+    in Kimai, so alone they filter nothing."""
+    found: list[int] = []
+    for entity_id in dict.fromkeys(ids):
+        entity = find(session, model, entity_id)
+        if entity is None:
+            continue
+        if not has_access(caller, entity):
             raise Forbidden()
+        found.append(entity_id)
+    return found
 
 
 def list_projects(
@@ -73,7 +81,7 @@ def list_projects(
     term: str | None = None,
     now: dt.datetime | None = None,
 ) -> list[Project]:
-    check_filter_access(session, caller, Customer, CUSTOMER.label, customers or [])
+    customers = check_filter_access(session, caller, Customer, CUSTOMER.label, customers or [])
     query = select(Project).join(Project.customer)
     if customers:
         query = query.where(Project.customer_id.in_(customers))
@@ -85,9 +93,11 @@ def list_projects(
             start = end = now or dt.datetime.now(dt.UTC)
         for moment in (start, end):
             if moment is not None:
+                # Kimai compares calendar dates of the UTC values (SQL DATE() on its UTC columns).
+                day = dt.datetime.combine(moment.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
                 query = query.where(
-                    or_(Project.start.is_(None), Project.start <= moment),
-                    or_(Project.end.is_(None), Project.end >= moment),
+                    or_(Project.start.is_(None), Project.start < day + dt.timedelta(days=1)),
+                    or_(Project.end.is_(None), Project.end >= day),
                 )
     if global_activities is not None:
         query = query.where(Project.global_activities.is_(global_activities))
@@ -129,7 +139,7 @@ def _customer_choice(session: Session, caller: Caller, current: int | None) -> C
         customer_id = forms.integer_id(raw)
         if customer_id is None:
             return None
-        customer = session.get(Customer, customer_id)
+        customer = find(session, Customer, customer_id)
         if customer is None:
             raise FieldError(INVALID_CHOICE)
         if customer_id != current and (not customer.visible or not has_access(caller, customer)):
@@ -140,7 +150,8 @@ def _customer_choice(session: Session, caller: Caller, current: int | None) -> C
 
 
 def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[Field, ...]:
-    teams = {t.id for t in project.teams} if project else set()
+    # Budget fields follow the voter, which counts the customer's teams too.
+    teams = voter_teams(project) if project else set()
     patch = project is not None
     tz = caller.timezone
     result: list[Field] = [

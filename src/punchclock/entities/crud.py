@@ -62,7 +62,8 @@ def create(
     if not caller.can(f"create_{kind.name}"):
         raise Forbidden()
     # Kimai numbers the new entity before the form runs: a submitted number (even "") replaces it.
-    current = {**spec.defaults(caller), "number": next_number(session, model=kind.model, number_format=number_format)}
+    number = next_number(session, model=kind.model, number_format=number_format)
+    current = {**spec.defaults(caller), "number": number}
     submission = submit(
         spec.fields(session, caller, None),
         data,

@@ -9,13 +9,10 @@ from punchclock.activities import render
 from punchclock.activities import service as svc
 from punchclock.activities.schemas import ActivityEntity, ActivityForm
 from punchclock.context import Ctx
-from punchclock.entities.kinds import ACTIVITY
-from punchclock.entities.routes import add_shared_routes
-from punchclock.entities.service import load
-from punchclock.kimai.body import read_body
-from punchclock.kimai.errors import BadRequest, Forbidden
+from punchclock.entities.routes import add_entity_routes
+from punchclock.kimai.errors import BadRequest
 from punchclock.kimai.params import Order, Term, Visible, ZeroOneBool, as_ids
-from punchclock.routing import body, documented, ok
+from punchclock.routing import documented, ok
 
 router = APIRouter(prefix="/api/activities", tags=["Activity"])
 
@@ -52,60 +49,12 @@ async def list_activities(
     return ok(await ctx.read(work))
 
 
-@router.get("/{id}", **documented(ActivityEntity), summary="One activity")
-async def get_activity(id: int, ctx: Ctx) -> Response:
-    def work(s: Session) -> dict[str, Any]:
-        activity = load(s, caller=ctx.caller, kind=ACTIVITY, entity_id=id, attributes=("view",))
-        return render.entity(activity, ctx.caller)
-
-    return ok(await ctx.read(work))
-
-
-@router.post(
-    "",
-    **documented(ActivityEntity, errors=(400, 401, 403)),
-    summary="Create an activity (without project: a global activity)",
-    openapi_extra=body(ActivityForm),
+add_entity_routes(
+    router,
+    svc.EDIT,
+    render.entity,
+    ActivityEntity,
+    ActivityForm,
+    create_summary="Create an activity (without project: a global activity)",
+    update_summary="Update an activity (absent fields stay unchanged)",
 )
-async def create_activity(ctx: Ctx) -> Response:
-    if not ctx.caller.can("create_activity"):
-        raise Forbidden()
-    data = await read_body(ctx.request)
-    settings = ctx.settings
-
-    def work(s: Session) -> dict[str, Any]:
-        activity = svc.create_activity(
-            s,
-            caller=ctx.caller,
-            data=data,
-            number_format=settings.activity_number_format,
-            allow_duplicates=settings.allow_duplicate_numbers,
-        )
-        return render.entity(activity, ctx.caller)
-
-    return ok(await ctx.write(work))
-
-
-@router.patch(
-    "/{id}",
-    **documented(ActivityEntity, errors=(400, 401, 403, 404)),
-    summary="Update an activity (absent fields stay unchanged)",
-    openapi_extra=body(ActivityForm),
-)
-async def update_activity(id: int, ctx: Ctx) -> Response:
-    data = await read_body(ctx.request)
-
-    def work(s: Session) -> dict[str, Any]:
-        activity = svc.update_activity(
-            s,
-            caller=ctx.caller,
-            activity_id=id,
-            data=data,
-            allow_duplicates=ctx.settings.allow_duplicate_numbers,
-        )
-        return render.entity(activity, ctx.caller)
-
-    return ok(await ctx.write(work))
-
-
-add_shared_routes(router, ACTIVITY, render.entity, ActivityEntity)

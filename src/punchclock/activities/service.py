@@ -8,20 +8,20 @@ from typing import Any
 from sqlalchemy import and_, exists, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from punchclock import changes
 from punchclock.activities.models import Activity, ActivityMeta
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer
+from punchclock.entities import crud
 from punchclock.entities import fields as common
+from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import ACTIVITY, PROJECT, voter_teams
-from punchclock.entities.service import find, load, next_number, number_taken, term_filter
+from punchclock.entities.service import find, term_filter
 from punchclock.kimai import forms
-from punchclock.kimai.errors import Forbidden
 from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, length, text
 from punchclock.projects.models import Project
 from punchclock.projects.service import check_filter_access, has_access
 from punchclock.projects.service import visible_to as project_visible_to
-from punchclock.teams.models import Team, TeamActivity
+from punchclock.teams.models import TeamActivity
 
 SEARCH_COLUMNS = (Activity.name, Activity.comment, Activity.number)
 
@@ -125,70 +125,25 @@ def _fields(session: Session, caller: Caller, activity: Activity | None) -> tupl
     return tuple(result)
 
 
-def _rules(
-    session: Session, activity_id: int | None, allow_duplicates: bool
-) -> Callable[[dict[str, Any]], Any]:
-    def check(merged: dict[str, Any]) -> dict[str, list[str]]:
-        number = merged.get("number")
-        if not allow_duplicates and number_taken(session, model=Activity, number=number, own_id=activity_id):
-            return {"number": [f"The number {number} is already used."]}
-        return {}
-
-    return check
+EDIT = EditSpec(
+    number_format="{ac,4}",
+    kind=ACTIVITY,
+    fields=_fields,
+    defaults=lambda caller: {"visible": True, "billable": True, "budget": 0.0, "time_budget": 0},
+)
 
 
-_DEFAULTS: dict[str, Any] = {"visible": True, "billable": True, "budget": 0.0, "time_budget": 0}
-
-
-def create_activity(
-    session: Session,
-    *,
-    caller: Caller,
-    data: Any,
-    number_format: str = "{ac,4}",
-    allow_duplicates: bool = False,
-) -> Activity:
-    if not caller.can("create_activity"):
-        raise Forbidden()
-    fields = _fields(session, caller, None)
-    submission = forms.submit(
-        fields,
-        data,
-        current=dict(_DEFAULTS),
-        clear_missing=False,
-        extra_checks=_rules(session, None, allow_duplicates),
-    )
-    values = common.budget_defaults({**_DEFAULTS, **submission.changes})
-    teams: list[Team] = values.pop("teams", [])
-    if not values.get("number"):
-        values["number"] = next_number(session, model=Activity, number_format=number_format)
-    activity = Activity(**values)
-    activity.teams = teams
-    session.add(activity)
-    session.flush()
-    session.refresh(activity, ["project"])
-    changes.record(session, entity=ACTIVITY.name, entity_id=activity.id, op="upsert")
-    return activity
+def create_activity(session: Session, *, caller: Caller, data: Any, **options: Any) -> Activity:
+    """A new activity from a Kimai form body (options: number_format, allow_duplicates)."""
+    created: Activity = crud.create(session, spec=EDIT, caller=caller, data=data, **options)
+    return created
 
 
 def update_activity(
-    session: Session, *, caller: Caller, activity_id: int, data: Any, allow_duplicates: bool = False
+    session: Session, *, caller: Caller, activity_id: int, data: Any, **options: Any
 ) -> Activity:
-    activity: Activity = load(
-        session, caller=caller, kind=ACTIVITY, entity_id=activity_id, attributes=("edit",)
+    """Apply a partial Kimai form body (options: allow_duplicates)."""
+    updated: Activity = crud.update(
+        session, spec=EDIT, caller=caller, entity_id=activity_id, data=data, **options
     )
-    fields = _fields(session, caller, activity)
-    current = {column.key: getattr(activity, column.key) for column in Activity.__table__.columns}
-    submission = forms.submit(
-        fields,
-        data,
-        current=current,
-        clear_missing=False,
-        extra_checks=_rules(session, activity.id, allow_duplicates),
-    )
-    for attr, value in common.budget_defaults(dict(submission.changes)).items():
-        setattr(activity, attr, value)
-    session.flush()
-    session.refresh(activity, ["project"])
-    changes.record(session, entity=ACTIVITY.name, entity_id=activity.id, op="upsert")
-    return activity
+    return updated

@@ -9,13 +9,9 @@ from punchclock.context import Ctx
 from punchclock.customers import render
 from punchclock.customers import service as svc
 from punchclock.customers.schemas import CustomerCollection, CustomerEntity, CustomerForm
-from punchclock.entities.kinds import CUSTOMER
-from punchclock.entities.routes import add_shared_routes
-from punchclock.entities.service import load
-from punchclock.kimai.body import read_body
-from punchclock.kimai.errors import Forbidden
+from punchclock.entities.routes import add_entity_routes
 from punchclock.kimai.params import Order, Term, Visible, ZeroOne
-from punchclock.routing import body, documented, ok
+from punchclock.routing import documented, ok
 
 router = APIRouter(prefix="/api/customers", tags=["Customer"])
 
@@ -40,61 +36,12 @@ async def list_customers(
     return ok(await ctx.read(work))
 
 
-@router.get("/{id}", **documented(CustomerEntity), summary="One customer")
-async def get_customer(id: int, ctx: Ctx) -> Response:
-    def work(s: Session) -> dict[str, Any]:
-        return render.entity(
-            load(s, caller=ctx.caller, kind=CUSTOMER, entity_id=id, attributes=("view",)), ctx.caller
-        )
-
-    return ok(await ctx.read(work))
-
-
-@router.post(
-    "",
-    **documented(CustomerEntity, errors=(400, 401, 403)),
-    summary="Create a customer",
-    openapi_extra=body(CustomerForm),
+add_entity_routes(
+    router,
+    svc.EDIT,
+    render.entity,
+    CustomerEntity,
+    CustomerForm,
+    create_summary="Create a customer",
+    update_summary="Update a customer (absent fields stay unchanged)",
 )
-async def create_customer(ctx: Ctx) -> Response:
-    if not ctx.caller.can("create_customer"):
-        raise Forbidden()  # before the body is read, as Kimai checks
-    data = await read_body(ctx.request)
-    settings = ctx.settings
-
-    def work(s: Session) -> dict[str, Any]:
-        customer = svc.create_customer(
-            s,
-            caller=ctx.caller,
-            data=data,
-            number_format=settings.customer_number_format,
-            allow_duplicates=settings.allow_duplicate_numbers,
-        )
-        return render.entity(customer, ctx.caller)
-
-    return ok(await ctx.write(work))
-
-
-@router.patch(
-    "/{id}",
-    **documented(CustomerEntity, errors=(400, 401, 403, 404)),
-    summary="Update a customer (absent fields stay unchanged)",
-    openapi_extra=body(CustomerForm),
-)
-async def update_customer(id: int, ctx: Ctx) -> Response:
-    data = await read_body(ctx.request)
-
-    def work(s: Session) -> dict[str, Any]:
-        customer = svc.update_customer(
-            s,
-            caller=ctx.caller,
-            customer_id=id,
-            data=data,
-            allow_duplicates=ctx.settings.allow_duplicate_numbers,
-        )
-        return render.entity(customer, ctx.caller)
-
-    return ok(await ctx.write(work))
-
-
-add_shared_routes(router, CUSTOMER, render.entity, CustomerEntity)

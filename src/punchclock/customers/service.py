@@ -7,18 +7,18 @@ from typing import Any
 from sqlalchemy import exists, not_, or_, select
 from sqlalchemy.orm import Session
 
-from punchclock import changes
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer, CustomerMeta
+from punchclock.entities import crud
 from punchclock.entities import fields as common
+from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER
-from punchclock.entities.service import load, next_number, number_taken, term_filter
+from punchclock.entities.service import term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import timezone_names
-from punchclock.kimai.errors import Forbidden
 from punchclock.kimai.forms import Field, choice, email, length, not_blank, text
 from punchclock.kimai.intl import COUNTRIES, CURRENCIES, LANGUAGES
-from punchclock.teams.models import Team, TeamCustomer
+from punchclock.teams.models import TeamCustomer
 
 SEARCH_COLUMNS = (
     Customer.name,
@@ -127,68 +127,26 @@ _DEFAULTS: dict[str, Any] = {
     "time_budget": 0,
 }
 
-
-def _current(customer: Customer) -> dict[str, Any]:
-    return {column.key: getattr(customer, column.key) for column in Customer.__table__.columns}
-
-
-def _number_rule(session: Session, customer_id: int | None, allow_duplicates: bool) -> Any:
-    def check(merged: dict[str, Any]) -> dict[str, list[str]]:
-        number = merged.get("number")
-        if allow_duplicates or not number_taken(session, model=Customer, number=number, own_id=customer_id):
-            return {}
-        return {"number": [f"The number {number} is already used."]}
-
-    return check
+EDIT = EditSpec(
+    number_format="{cc,4}",
+    kind=CUSTOMER,
+    fields=_fields,
+    # A new customer gets the caller's timezone, as in Kimai.
+    defaults=lambda caller: {**_DEFAULTS, "timezone": caller.timezone},
+)
 
 
-def create_customer(
-    session: Session,
-    *,
-    caller: Caller,
-    data: Any,
-    number_format: str = "{cc,4}",
-    allow_duplicates: bool = False,
-) -> Customer:
-    if not caller.can("create_customer"):
-        raise Forbidden()
-    fields = _fields(session, caller, None)
-    # Kimai numbers the new customer before the form runs: a submitted number (even "") replaces it.
-    number = next_number(session, model=Customer, number_format=number_format) or None
-    current = {**_DEFAULTS, "timezone": caller.timezone, "number": number}
-    submission = forms.submit(
-        fields,
-        data,
-        current=current,
-        clear_missing=False,
-        extra_checks=_number_rule(session, None, allow_duplicates),
-    )
-    values = common.budget_defaults({**current, **submission.changes})
-    teams: list[Team] = values.pop("teams", [])
-    customer = Customer(**values)
-    customer.teams = teams
-    session.add(customer)
-    session.flush()
-    changes.record(session, entity=CUSTOMER.name, entity_id=customer.id, op="upsert")
-    return customer
+def create_customer(session: Session, *, caller: Caller, data: Any, **options: Any) -> Customer:
+    """A new customer from a Kimai form body (options: number_format, allow_duplicates)."""
+    created: Customer = crud.create(session, spec=EDIT, caller=caller, data=data, **options)
+    return created
 
 
 def update_customer(
-    session: Session, *, caller: Caller, customer_id: int, data: Any, allow_duplicates: bool = False
+    session: Session, *, caller: Caller, customer_id: int, data: Any, **options: Any
 ) -> Customer:
-    customer: Customer = load(
-        session, caller=caller, kind=CUSTOMER, entity_id=customer_id, attributes=("edit",)
+    """Apply a partial Kimai form body (options: allow_duplicates)."""
+    updated: Customer = crud.update(
+        session, spec=EDIT, caller=caller, entity_id=customer_id, data=data, **options
     )
-    fields = _fields(session, caller, customer)
-    submission = forms.submit(
-        fields,
-        data,
-        current=_current(customer),
-        clear_missing=False,
-        extra_checks=_number_rule(session, customer.id, allow_duplicates),
-    )
-    for attr, value in common.budget_defaults(dict(submission.changes)).items():
-        setattr(customer, attr, value)
-    session.flush()
-    changes.record(session, entity=CUSTOMER.name, entity_id=customer.id, op="upsert")
-    return customer
+    return updated

@@ -28,6 +28,8 @@ class EditSpec:
     """What differs between the kinds' forms."""
 
     kind: Kind
+    # Kimai's default automatic number ({cc,4} …), unless the caller passes the configured one.
+    number_format: str
     # The form for a new entity (None) or an existing one.
     fields: Callable[[Session, Caller, Any], tuple[Field, ...]]
     # Values of a new entity before the form runs.
@@ -56,13 +58,19 @@ def columns(entity: Any) -> dict[str, Any]:
 
 
 def create(
-    session: Session, *, spec: EditSpec, caller: Caller, data: Any, number_format: str, allow_duplicates: bool
+    session: Session,
+    *,
+    spec: EditSpec,
+    caller: Caller,
+    data: Any,
+    number_format: str | None = None,
+    allow_duplicates: bool = False,
 ) -> Any:
     kind = spec.kind
     if not caller.can(f"create_{kind.name}"):
         raise Forbidden()
     # Kimai numbers the new entity before the form runs: a submitted number (even "") replaces it.
-    number = next_number(session, model=kind.model, number_format=number_format)
+    number = next_number(session, model=kind.model, number_format=number_format or spec.number_format)
     current = {**spec.defaults(caller), "number": number}
     submission = submit(
         spec.fields(session, caller, None),
@@ -84,7 +92,13 @@ def create(
 
 
 def update(
-    session: Session, *, spec: EditSpec, caller: Caller, entity_id: int, data: Any, allow_duplicates: bool
+    session: Session,
+    *,
+    spec: EditSpec,
+    caller: Caller,
+    entity_id: int,
+    data: Any,
+    allow_duplicates: bool = False,
 ) -> Any:
     kind = spec.kind
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("edit",))

@@ -7,16 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from punchclock.auth.permissions import Caller
 from punchclock.context import Ctx
-from punchclock.entities import schemas
+from punchclock.entities import crud, schemas
 from punchclock.entities import service as svc
-from punchclock.entities.kinds import Kind
+from punchclock.entities.crud import EditSpec
 from punchclock.kimai.body import read_body
 from punchclock.kimai.datetimes import format_datetime
-from punchclock.kimai.errors import Gone
+from punchclock.kimai.errors import Forbidden, Gone
 from punchclock.routing import body, documented, no_content, ok
 from punchclock.users.render import collection as user_collection
 
@@ -49,8 +50,72 @@ def comment_view(row: Any, session: Session, timezone: str) -> dict[str, Any]:
     }
 
 
-def add_shared_routes(router: APIRouter, kind: Kind, entity_view: EntityView, entity_model: Any) -> None:
+def add_entity_routes(
+    router: APIRouter,
+    spec: EditSpec,
+    entity_view: EntityView,
+    entity_model: Any,
+    form_model: type[BaseModel],
+    *,
+    create_summary: str,
+    update_summary: str,
+) -> None:
+    """Every route of a kind but its list: get, create, update, delete, meta, rates, comments, team."""
+    kind = spec.kind
     label = kind.label.lower()
+
+    @router.get("/{id}", **documented(entity_model), summary=f"One {label}")
+    async def get_entity(id: int, ctx: Ctx) -> Response:
+        def work(s: Session) -> dict[str, Any]:
+            return entity_view(
+                svc.load(s, caller=ctx.caller, kind=kind, entity_id=id, attributes=("view",)), ctx.caller
+            )
+
+        return ok(await ctx.read(work))
+
+    @router.post(
+        "",
+        **documented(entity_model, errors=(400, 401, 403)),
+        summary=create_summary,
+        openapi_extra=body(form_model),
+    )
+    async def create_entity(ctx: Ctx) -> Response:
+        if not ctx.caller.can(f"create_{kind.name}"):
+            raise Forbidden()  # before the body is read, as Kimai checks
+        data = await read_body(ctx.request)
+        settings = ctx.settings
+        number_format = getattr(settings, f"{kind.name}_number_format")
+
+        def work(s: Session) -> dict[str, Any]:
+            entity = crud.create(
+                s,
+                spec=spec,
+                caller=ctx.caller,
+                data=data,
+                number_format=number_format,
+                allow_duplicates=settings.allow_duplicate_numbers,
+            )
+            return entity_view(entity, ctx.caller)
+
+        return ok(await ctx.write(work))
+
+    @router.patch(
+        "/{id}",
+        **documented(entity_model, errors=(400, 401, 403, 404)),
+        summary=update_summary,
+        openapi_extra=body(form_model),
+    )
+    async def update_entity(id: int, ctx: Ctx) -> Response:
+        data = await read_body(ctx.request)
+        allow_duplicates = ctx.settings.allow_duplicate_numbers
+
+        def work(s: Session) -> dict[str, Any]:
+            entity = crud.update(
+                s, spec=spec, caller=ctx.caller, entity_id=id, data=data, allow_duplicates=allow_duplicates
+            )
+            return entity_view(entity, ctx.caller)
+
+        return ok(await ctx.write(work))
 
     @router.delete("/{id}", **documented(status=204), summary=f"Delete a {label}")
     async def delete_entity(id: int, ctx: Ctx) -> Response:

@@ -6,17 +6,14 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from punchclock.context import Ctx
-from punchclock.entities.kinds import PROJECT
-from punchclock.entities.routes import add_shared_routes
-from punchclock.entities.service import load
-from punchclock.kimai.body import read_body
+from punchclock.entities.routes import add_entity_routes
 from punchclock.kimai.datetimes import parse_date_or_datetime
-from punchclock.kimai.errors import BadRequest, Forbidden
+from punchclock.kimai.errors import BadRequest
 from punchclock.kimai.params import Order, Term, Visible, ZeroOne, as_ids
 from punchclock.projects import render
 from punchclock.projects import service as svc
 from punchclock.projects.schemas import ProjectEntity, ProjectForm
-from punchclock.routing import body, documented, ok
+from punchclock.routing import documented, ok
 
 router = APIRouter(prefix="/api/projects", tags=["Project"])
 
@@ -74,63 +71,6 @@ async def list_projects(
     return ok(await ctx.read(work))
 
 
-@router.get("/{id}", **documented(ProjectEntity), summary="One project")
-async def get_project(id: int, ctx: Ctx) -> Response:
-    def work(s: Session) -> dict[str, Any]:
-        return render.entity(
-            load(s, caller=ctx.caller, kind=PROJECT, entity_id=id, attributes=("view",)), ctx.caller
-        )
-
-    return ok(await ctx.read(work))
-
-
-@router.post(
-    "",
-    **documented(ProjectEntity, errors=(400, 401, 403)),
-    summary="Create a project (dates as Y-m-d)",
-    openapi_extra=body(ProjectForm),
-)
-async def create_project(ctx: Ctx) -> Response:
-    if not ctx.caller.can("create_project"):
-        raise Forbidden()
-    data = await read_body(ctx.request)
-    settings = ctx.settings
-
-    def work(s: Session) -> dict[str, Any]:
-        project = svc.create_project(
-            s,
-            caller=ctx.caller,
-            data=data,
-            number_format=settings.project_number_format,
-            allow_duplicates=settings.allow_duplicate_numbers,
-        )
-        return render.entity(project, ctx.caller)
-
-    return ok(await ctx.write(work))
-
-
-@router.patch(
-    "/{id}",
-    **documented(ProjectEntity, errors=(400, 401, 403, 404)),
-    summary="Update a project (dates as Y-m-dTH:i:s; absent fields stay unchanged)",
-    openapi_extra=body(ProjectForm),
-)
-async def update_project(id: int, ctx: Ctx) -> Response:
-    data = await read_body(ctx.request)
-
-    def work(s: Session) -> dict[str, Any]:
-        project = svc.update_project(
-            s,
-            caller=ctx.caller,
-            project_id=id,
-            data=data,
-            allow_duplicates=ctx.settings.allow_duplicate_numbers,
-        )
-        return render.entity(project, ctx.caller)
-
-    return ok(await ctx.write(work))
-
-
 @router.post(
     "/{id}/duplicate",
     **documented(ProjectEntity, status=201),
@@ -146,4 +86,12 @@ async def duplicate_project(id: int, ctx: Ctx) -> Response:
     return ok(await ctx.write(work), status=201)
 
 
-add_shared_routes(router, PROJECT, render.entity, ProjectEntity)
+add_entity_routes(
+    router,
+    svc.EDIT,
+    render.entity,
+    ProjectEntity,
+    ProjectForm,
+    create_summary="Create a project (dates as Y-m-d)",
+    update_summary="Update a project (dates as Y-m-dTH:i:s; absent fields stay unchanged)",
+)

@@ -14,15 +14,17 @@ from punchclock.activities.models import Activity, ActivityMeta, ActivityRate
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer
 from punchclock.customers.service import visible_to as customer_visible_to
+from punchclock.entities import crud
 from punchclock.entities import fields as common
+from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, voter_teams
-from punchclock.entities.service import find, load, next_number, number_taken, term_filter
+from punchclock.entities.service import find, load, next_number, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
 from punchclock.kimai.errors import Forbidden
 from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, checkbox, length, not_null, text
 from punchclock.projects.models import Project, ProjectMeta, ProjectRate
-from punchclock.teams.models import Team, TeamProject
+from punchclock.teams.models import TeamProject
 
 SEARCH_COLUMNS = (Project.name, Project.comment, Project.order_number, Project.number)
 END_BEFORE_START = "The end date must not be earlier than the start date."
@@ -182,89 +184,47 @@ def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[
     return tuple(result)
 
 
-def _rules(
-    session: Session, project_id: int | None, allow_duplicates: bool
-) -> Callable[[dict[str, Any]], Any]:
-    def check(merged: dict[str, Any]) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        start, end = merged.get("start"), merged.get("end")
-        if start is not None and end is not None and end < start:
-            errors["end"] = [END_BEFORE_START]
-        number = merged.get("number")
-        if not allow_duplicates and number_taken(session, model=Project, number=number, own_id=project_id):
-            errors["number"] = [f"The number {number} is already used."]
-        return errors
-
-    return check
+def _end_after_start(merged: dict[str, Any]) -> dict[str, list[str]]:
+    start, end = merged.get("start"), merged.get("end")
+    return {"end": [END_BEFORE_START]} if start is not None and end is not None and end < start else {}
 
 
-_DEFAULTS: dict[str, Any] = {
-    "visible": True,
-    "billable": True,
-    "global_activities": True,
-    "budget": 0.0,
-    "time_budget": 0,
-}
+def _dates_in_caller_zone(project: Project, caller: Caller, changed: dict[str, Any]) -> None:
+    """Dates are entered (and later shown) in the caller's timezone."""
+    if project.id is None or any(key in changed for key in ("order_date", "start", "end")):
+        project.timezone = caller.timezone
 
 
-def _current(project: Project) -> dict[str, Any]:
-    return {column.key: getattr(project, column.key) for column in Project.__table__.columns}
+EDIT = EditSpec(
+    number_format="{pc,4}",
+    kind=PROJECT,
+    fields=_fields,
+    defaults=lambda caller: {
+        "visible": True,
+        "billable": True,
+        "global_activities": True,
+        "budget": 0.0,
+        "time_budget": 0,
+    },
+    rules=_end_after_start,
+    after=_dates_in_caller_zone,
+)
 
 
-def _dates_touched(changes_: dict[str, Any]) -> bool:
-    return any(key in changes_ for key in ("order_date", "start", "end"))
-
-
-def create_project(
-    session: Session,
-    *,
-    caller: Caller,
-    data: Any,
-    number_format: str = "{pc,4}",
-    allow_duplicates: bool = False,
-) -> Project:
-    if not caller.can("create_project"):
-        raise Forbidden()
-    fields = _fields(session, caller, None)
-    submission = forms.submit(
-        fields,
-        data,
-        current=dict(_DEFAULTS),
-        clear_missing=False,
-        extra_checks=_rules(session, None, allow_duplicates),
-    )
-    values = common.budget_defaults({**_DEFAULTS, **submission.changes})
-    teams: list[Team] = values.pop("teams", [])
-    if not values.get("number"):
-        values["number"] = next_number(session, model=Project, number_format=number_format)
-    project = Project(**values, timezone=caller.timezone)
-    project.teams = teams
-    session.add(project)
-    session.flush()
-    changes.record(session, entity=PROJECT.name, entity_id=project.id, op="upsert")
-    return project
+def create_project(session: Session, *, caller: Caller, data: Any, **options: Any) -> Project:
+    """A new project from a Kimai form body (options: number_format, allow_duplicates)."""
+    created: Project = crud.create(session, spec=EDIT, caller=caller, data=data, **options)
+    return created
 
 
 def update_project(
-    session: Session, *, caller: Caller, project_id: int, data: Any, allow_duplicates: bool = False
+    session: Session, *, caller: Caller, project_id: int, data: Any, **options: Any
 ) -> Project:
-    project: Project = load(session, caller=caller, kind=PROJECT, entity_id=project_id, attributes=("edit",))
-    fields = _fields(session, caller, project)
-    submission = forms.submit(
-        fields,
-        data,
-        current=_current(project),
-        clear_missing=False,
-        extra_checks=_rules(session, project.id, allow_duplicates),
+    """Apply a partial Kimai form body (options: allow_duplicates)."""
+    updated: Project = crud.update(
+        session, spec=EDIT, caller=caller, entity_id=project_id, data=data, **options
     )
-    for attr, value in common.budget_defaults(dict(submission.changes)).items():
-        setattr(project, attr, value)
-    if _dates_touched(submission.changes):
-        project.timezone = caller.timezone
-    session.flush()
-    session.refresh(project, ["customer"])
-    changes.record(session, entity=PROJECT.name, entity_id=project.id, op="upsert")
-    return project
+    return updated
 
 
 def _copy_rates(session: Session, model: Any, source_id: int, target_id: int) -> None:

@@ -14,8 +14,9 @@ from punchclock.auth.permissions import Caller, permissions_for
 from punchclock.config import Settings
 from punchclock.customers import render
 from punchclock.customers.models import Customer, CustomerComment, CustomerMeta, CustomerRate
-from punchclock.customers.service import update_customer
+from punchclock.customers.service import EDIT
 from punchclock.db import Database
+from punchclock.entities.crud import update
 from punchclock.entities.meta import add_definition
 from punchclock.kimai.errors import ValidationFailed
 from punchclock.projects.models import Project
@@ -862,13 +863,13 @@ def test_patch_budget_fields_need_permission(
         with db.session(write=True) as session:
             if field in missing_fields:
                 with pytest.raises(ValidationFailed) as failure:
-                    update_customer(session, caller=caller, customer_id=created["id"], data={field: value})
+                    update(session, spec=EDIT, caller=caller, entity_id=created["id"], data={field: value})
                 assert failure.value.errors == {
                     "errors": [EXTRA_FIELDS],
                     "children": {name: {} for name in PATCH_FIELDS - missing_fields},
                 }, field
             else:
-                update_customer(session, caller=caller, customer_id=created["id"], data={field: value})
+                update(session, spec=EDIT, caller=caller, entity_id=created["id"], data={field: value})
         view = api.get(f"/api/customers/{created['id']}").json()
         assert view[field] == (created[field] if field in missing_fields else stored[field]), field
 

@@ -400,7 +400,8 @@ WRITER = textwrap.dedent(
     import sys
 
     from punchclock.auth.permissions import system_caller
-    from punchclock.customers.service import create_customer
+    from punchclock.customers.service import EDIT
+    from punchclock.entities.crud import create
     from punchclock.db import Database
 
     url, prefix, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -408,7 +409,7 @@ WRITER = textwrap.dedent(
     caller = system_caller("Europe/Berlin")
     for i in range(count):
         with db.session(write=True) as session:
-            create_customer(session, caller=caller, data={"name": f"{prefix}-{i:03}"})
+            create(session, spec=EDIT, caller=caller, data={"name": f"{prefix}-{i:03}"})
     db.dispose()
     """
 )

@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from punchclock.activities.service import create_activity
+from punchclock.activities.service import EDIT as ACTIVITY_FORM
 from punchclock.auth.permissions import system_caller
 from punchclock.customers.models import Customer
-from punchclock.customers.service import create_customer
-from punchclock.projects.service import create_project
+from punchclock.customers.service import EDIT as CUSTOMER_FORM
+from punchclock.entities.crud import create
+from punchclock.projects.service import EDIT as PROJECT_FORM
 from punchclock.teams.models import Team, TeamMember
 from punchclock.users.service import create_user, find_user
 
@@ -73,19 +74,22 @@ def load_demo(session: Session, *, timezone: str) -> str:
     counts = {"customers": 0, "projects": 0, "activities": 0, "users": 0}
     for spec in CUSTOMERS:
         fields = {k: v for k, v in spec.items() if k != "projects"}
-        customer = create_customer(session, caller=caller, data={**fields, "comment": DEMO_MARKER})
+        customer = create(session, spec=CUSTOMER_FORM, caller=caller, data={**fields, "comment": DEMO_MARKER})
         counts["customers"] += 1
         for project_name, activities in spec["projects"].items():
-            project = create_project(
-                session, caller=caller, data={"name": project_name, "customer": str(customer.id)}
+            project = create(
+                session,
+                spec=PROJECT_FORM,
+                caller=caller,
+                data={"name": project_name, "customer": str(customer.id)},
             )
             counts["projects"] += 1
             for activity_name in activities:
                 data = {"name": activity_name, "project": str(project.id)}
-                create_activity(session, caller=caller, data=data)
+                create(session, spec=ACTIVITY_FORM, caller=caller, data=data)
                 counts["activities"] += 1
     for activity_name in GLOBAL_ACTIVITIES:
-        create_activity(session, caller=caller, data={"name": activity_name})
+        create(session, spec=ACTIVITY_FORM, caller=caller, data={"name": activity_name})
         counts["activities"] += 1
     team = Team(name="Demo team")
     session.add(team)

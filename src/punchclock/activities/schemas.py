@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from punchclock.entities.schemas import Budgets, Colored, MetaField, TeamRef
+from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, TeamRef
 from punchclock.projects.schemas import ProjectExpanded
 
 
@@ -31,7 +31,7 @@ class ActivityEntity(ActivityEmbedded, Budgets):
     teams: list[TeamRef]
 
 
-class ActivityForm(BaseModel):
+class ActivityForm(ListedForm):
     """Kimai's activity form. ``project`` may not be sent on PATCH of a global activity."""
 
     name: str = Field(min_length=2, max_length=150)
@@ -39,10 +39,3 @@ class ActivityForm(BaseModel):
     number: str | None = Field(None, max_length=10, description="Automatic when empty")
     comment: str | None = None
     invoiceText: str | None = None
-    teams: list[int] = Field(default_factory=list, description="POST only")
-    color: str | None = None
-    budget: float | None = None
-    timeBudget: str | None = None
-    budgetType: str | None = None
-    visible: bool = True
-    billable: bool = True

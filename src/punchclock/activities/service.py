@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, aliased
 from punchclock.activities.models import Activity, ActivityMeta
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer
-from punchclock.entities import crud
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import ACTIVITY, PROJECT, voter_teams
@@ -131,19 +130,3 @@ EDIT = EditSpec(
     fields=_fields,
     defaults=lambda caller: {"visible": True, "billable": True, "budget": 0.0, "time_budget": 0},
 )
-
-
-def create_activity(session: Session, *, caller: Caller, data: Any, **options: Any) -> Activity:
-    """A new activity from a Kimai form body (options: number_format, allow_duplicates)."""
-    created: Activity = crud.create(session, spec=EDIT, caller=caller, data=data, **options)
-    return created
-
-
-def update_activity(
-    session: Session, *, caller: Caller, activity_id: int, data: Any, **options: Any
-) -> Activity:
-    """Apply a partial Kimai form body (options: allow_duplicates)."""
-    updated: Activity = crud.update(
-        session, spec=EDIT, caller=caller, entity_id=activity_id, data=data, **options
-    )
-    return updated

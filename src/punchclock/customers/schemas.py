@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from punchclock.entities.schemas import Budgets, Colored, MetaField, TeamRef
+from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, TeamRef
 
 
 class CustomerEmbedded(Colored):
@@ -56,7 +56,7 @@ class CustomerEntity(CustomerEmbedded, Budgets):
     buyerReference: str | None
 
 
-class CustomerForm(BaseModel):
+class CustomerForm(ListedForm):
     """Kimai's customer form. Booleans: JSON false is false, anything else true; absent keeps the value."""
 
     name: str = Field(min_length=2, max_length=150)
@@ -83,12 +83,6 @@ class CustomerForm(BaseModel):
     invoiceTemplate: int | None = None
     invoiceEmail: str | None = Field(None, max_length=75)
     buyerReference: str | None = Field(None, max_length=50)
-    teams: list[int] = Field(default_factory=list, description="POST only: team ids (teams the caller leads)")
-    color: str | None = Field(None, description="One of GET /api/config/colors")
-    budget: float | None = Field(None, description="Only with the budget permission")
     timeBudget: str | None = Field(
         None, description="Hours (1.5), H:MM or 1h30m; only with the time permission"
     )
-    budgetType: str | None = Field(None, description='"month" or empty')
-    visible: bool = True
-    billable: bool = True

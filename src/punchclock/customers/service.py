@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer, CustomerMeta
-from punchclock.entities import crud
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER
@@ -134,19 +133,3 @@ EDIT = EditSpec(
     # A new customer gets the caller's timezone, as in Kimai.
     defaults=lambda caller: {**_DEFAULTS, "timezone": caller.timezone},
 )
-
-
-def create_customer(session: Session, *, caller: Caller, data: Any, **options: Any) -> Customer:
-    """A new customer from a Kimai form body (options: number_format, allow_duplicates)."""
-    created: Customer = crud.create(session, spec=EDIT, caller=caller, data=data, **options)
-    return created
-
-
-def update_customer(
-    session: Session, *, caller: Caller, customer_id: int, data: Any, **options: Any
-) -> Customer:
-    """Apply a partial Kimai form body (options: allow_duplicates)."""
-    updated: Customer = crud.update(
-        session, spec=EDIT, caller=caller, entity_id=customer_id, data=data, **options
-    )
-    return updated

@@ -89,6 +89,22 @@ class ValidationFailed(Shape):
     errors: dict[str, object]
 
 
+class ListedForm(BaseModel):
+    """The fields customer, project and activity forms share."""
+
+    teams: list[int] = Field(
+        default_factory=list, description="POST only: team ids (teams you lead; any for admins)"
+    )
+    color: str | None = Field(None, description="One of GET /api/config/colors")
+    budget: float | None = Field(None, description="Only with the budget permission")
+    timeBudget: str | None = Field(
+        None, description="Hours (1.5), H:MM or 1h30m; only with the time permission"
+    )
+    budgetType: str | None = Field(None, description='"month" or empty')
+    visible: bool = True
+    billable: bool = True
+
+
 class MetaFieldForm(BaseModel):
     name: str
     value: str | None = None

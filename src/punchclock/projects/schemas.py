@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from punchclock.customers.schemas import CustomerEmbedded
-from punchclock.entities.schemas import Budgets, Colored, MetaField, TeamRef
+from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, TeamRef
 
 
 class _ProjectBase(Colored):
@@ -37,7 +37,7 @@ class ProjectEntity(ProjectEmbedded, Budgets):
     teams: list[TeamRef]
 
 
-class ProjectForm(BaseModel):
+class ProjectForm(ListedForm):
     """Kimai's project form. Dates: POST takes Y-m-d, PATCH takes Y-m-dTH:i:s (as Kimai does)."""
 
     name: str = Field(min_length=2, max_length=150)
@@ -50,10 +50,3 @@ class ProjectForm(BaseModel):
     start: str | None = None
     end: str | None = None
     globalActivities: bool = True
-    teams: list[int] = Field(default_factory=list, description="POST only")
-    color: str | None = None
-    budget: float | None = None
-    timeBudget: str | None = None
-    budgetType: str | None = None
-    visible: bool = True
-    billable: bool = True

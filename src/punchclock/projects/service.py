@@ -14,7 +14,6 @@ from punchclock.activities.models import Activity, ActivityMeta, ActivityRate
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer
 from punchclock.customers.service import visible_to as customer_visible_to
-from punchclock.entities import crud
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, voter_teams
@@ -209,22 +208,6 @@ EDIT = EditSpec(
     rules=_end_after_start,
     after=_dates_in_caller_zone,
 )
-
-
-def create_project(session: Session, *, caller: Caller, data: Any, **options: Any) -> Project:
-    """A new project from a Kimai form body (options: number_format, allow_duplicates)."""
-    created: Project = crud.create(session, spec=EDIT, caller=caller, data=data, **options)
-    return created
-
-
-def update_project(
-    session: Session, *, caller: Caller, project_id: int, data: Any, **options: Any
-) -> Project:
-    """Apply a partial Kimai form body (options: allow_duplicates)."""
-    updated: Project = crud.update(
-        session, spec=EDIT, caller=caller, entity_id=project_id, data=data, **options
-    )
-    return updated
 
 
 def _copy_rates(session: Session, model: Any, source_id: int, target_id: int) -> None:

@@ -191,6 +191,14 @@ def test_list_visibility_and_order(api: Api) -> None:
         assert names(api.get("/api/customers" + query)) == expected, query
 
 
+def test_names_sort_case_insensitively(api: Api) -> None:
+    """Kimai's MySQL collation ignores case; so do we, on both databases."""
+    for name in ("banana", "Apple", "cherry", "apricot"):
+        create(api, name=name)
+    assert names(api.get("/api/customers")) == ["Apple", "apricot", "banana", "cherry"]
+    assert names(api.get("/api/customers?order=DESC")) == ["cherry", "banana", "apricot", "Apple"]
+
+
 BAD_LIST_QUERIES = [
     "visible=0",
     "visible=4",

@@ -101,6 +101,18 @@ def test_index_exists(database: Database, table: str, columns: list[str]) -> Non
     assert columns in indexes, f"no index on {table}({', '.join(columns)}): {indexes}"
 
 
+@pytest.mark.parametrize("table", ["customers", "projects", "activities"])
+def test_case_insensitive_name_order_is_indexed(database: Database, table: str) -> None:
+    """Lists sort by lower(name); the expression index must exist on both databases."""
+    with database.engine.connect() as connection:
+        if database.is_sqlite:
+            query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
+        else:
+            query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+        definition = connection.execute(text(query), {"name": f"ix_{table}_name_ci"}).scalar()
+    assert definition is not None and "lower(name)" in definition.lower()
+
+
 # --- modified_at ------------------------------------------------------------------------------------
 
 

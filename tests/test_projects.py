@@ -365,21 +365,21 @@ def test_global_activities_filter(api: Api) -> None:
 
 def test_order(api: Api) -> None:
     zulu = make_customer(api, "Zulu")["id"]
-    mike = make_customer(api, "Mike")["id"]
+    mike = make_customer(api, "mike")["id"]  # names compare case-insensitively
     alpha = make_customer(api, "Alpha")["id"]
     make_project(api, "bravo", zulu)
-    make_project(api, "charlie", alpha)
+    make_project(api, "Charlie", alpha)
     make_project(api, "alpha", mike)
     cases = {
-        "": ["alpha", "bravo", "charlie"],
-        "order=ASC": ["alpha", "bravo", "charlie"],
-        "order=DESC": ["charlie", "bravo", "alpha"],
-        "orderBy=name": ["alpha", "bravo", "charlie"],
-        "orderBy=name&order=DESC": ["charlie", "bravo", "alpha"],
-        "orderBy=id": ["bravo", "charlie", "alpha"],
-        "orderBy=id&order=DESC": ["alpha", "charlie", "bravo"],
-        "orderBy=customer": ["charlie", "alpha", "bravo"],
-        "orderBy=customer&order=DESC": ["bravo", "alpha", "charlie"],
+        "": ["alpha", "bravo", "Charlie"],
+        "order=ASC": ["alpha", "bravo", "Charlie"],
+        "order=DESC": ["Charlie", "bravo", "alpha"],
+        "orderBy=name": ["alpha", "bravo", "Charlie"],
+        "orderBy=name&order=DESC": ["Charlie", "bravo", "alpha"],
+        "orderBy=id": ["bravo", "Charlie", "alpha"],
+        "orderBy=id&order=DESC": ["alpha", "Charlie", "bravo"],
+        "orderBy=customer": ["Charlie", "alpha", "bravo"],
+        "orderBy=customer&order=DESC": ["bravo", "alpha", "Charlie"],
     }
     for query, expected in cases.items():
         assert list_projects(api, f"ignoreDates=1&{query}") == expected, query

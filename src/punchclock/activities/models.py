@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from punchclock.db import Base
@@ -21,6 +21,10 @@ class Activity(Listed, Budgeted, Tracked, Base):
     meta: Mapped[list[ActivityMeta]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+# Lists sort by name case-insensitively.
+Index("ix_activities_name_ci", func.lower(Activity.name))
 
 
 class ActivityMeta(MetaRow, Base):

@@ -14,7 +14,7 @@ from punchclock.customers.models import Customer
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import ACTIVITY, PROJECT, voter_teams
-from punchclock.entities.service import find, term_filter
+from punchclock.entities.service import by_name, find, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, length, text
 from punchclock.projects.models import Project
@@ -73,12 +73,8 @@ def list_activities(
         )
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, ActivityMeta, Activity.id))
-    column = {"id": Activity.id, "project": project.name}.get(order_by, Activity.name)
-    # Global activities have no project name: NULL sorts first ascending, as on Kimai's MySQL.
-    if order == "DESC":
-        query = query.order_by(column.desc().nulls_last(), Activity.id.desc())
-    else:
-        query = query.order_by(column.asc().nulls_first(), Activity.id.asc())
+    key = {"id": Activity.id, "project": by_name(project.name)}.get(order_by, by_name(Activity.name))
+    query = ordered(query, key, Activity.id, order)
     return list(session.scalars(query).unique())
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from punchclock.db import Base
@@ -38,6 +38,10 @@ class Customer(Listed, Budgeted, Tracked, Base):
     meta: Mapped[list[CustomerMeta]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+# Lists sort by name case-insensitively.
+Index("ix_customers_name_ci", func.lower(Customer.name))
 
 
 class CustomerMeta(MetaRow, Base):

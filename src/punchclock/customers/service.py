@@ -12,7 +12,7 @@ from punchclock.customers.models import Customer, CustomerMeta
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER
-from punchclock.entities.service import term_filter
+from punchclock.entities.service import by_name, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import timezone_names
 from punchclock.kimai.forms import Field, choice, email, length, not_blank, text
@@ -61,11 +61,8 @@ def list_customers(
         query = query.where(team_rule)
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, CustomerMeta, Customer.id))
-    column = Customer.id if order_by == "id" else Customer.name
-    if order == "DESC":
-        query = query.order_by(column.desc(), Customer.id.desc())
-    else:
-        query = query.order_by(column.asc(), Customer.id.asc())
+    key = Customer.id if order_by == "id" else by_name(Customer.name)
+    query = ordered(query, key, Customer.id, order)
     return list(session.scalars(query).unique())
 
 

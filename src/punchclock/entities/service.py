@@ -286,6 +286,19 @@ def number_taken(session: Session, *, model: Any, number: str | None, own_id: in
     return bool(session.scalar(query))
 
 
+def by_name(column: Any) -> Any:
+    """A name as Kimai sorts it: case-insensitively (its MySQL collation); indexed per table."""
+    return func.lower(column)
+
+
+def ordered(query: Any, key: Any, tiebreak: Any, order: str) -> Any:
+    """Kimai's list order: the key, then the id in the same direction; missing keys (a global
+    activity's project) come first ascending, as on MySQL."""
+    if order == "DESC":
+        return query.order_by(key.desc().nulls_last(), tiebreak.desc())
+    return query.order_by(key.asc().nulls_first(), tiebreak.asc())
+
+
 def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from punchclock.customers.models import Customer
@@ -31,6 +31,10 @@ class Project(Listed, Budgeted, Tracked, Base):
     meta: Mapped[list[ProjectMeta]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+# Lists sort by name case-insensitively.
+Index("ix_projects_name_ci", func.lower(Project.name))
 
 
 class ProjectMeta(MetaRow, Base):

@@ -17,7 +17,7 @@ from punchclock.customers.service import visible_to as customer_visible_to
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, voter_teams
-from punchclock.entities.service import find, load, next_number, term_filter
+from punchclock.entities.service import by_name, find, load, next_number, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
 from punchclock.kimai.errors import Forbidden
@@ -107,11 +107,8 @@ def list_projects(
         query = query.where(team_rule)
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, ProjectMeta, Project.id))
-    column = {"id": Project.id, "customer": Customer.name}.get(order_by, Project.name)
-    if order == "DESC":
-        query = query.order_by(column.desc(), Project.id.desc())
-    else:
-        query = query.order_by(column.asc(), Project.id.asc())
+    key = {"id": Project.id, "customer": by_name(Customer.name)}.get(order_by, by_name(Project.name))
+    query = ordered(query, key, Project.id, order)
     return list(session.scalars(query).unique())
 
 

@@ -108,9 +108,11 @@ def test_case_insensitive_name_order_is_indexed(database: Database, table: str) 
         if database.is_sqlite:
             query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
         else:
-            query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+            query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name AND schemaname = current_schema()"
         definition = connection.execute(text(query), {"name": f"ix_{table}_name_ci"}).scalar()
-    assert definition is not None and "lower(name)" in definition.lower()
+    assert definition is not None
+    assert "lower(" in definition.lower()
+    assert "name" in definition.lower().split("lower(", 1)[1]
 
 
 # --- modified_at ------------------------------------------------------------------------------------

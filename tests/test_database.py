@@ -108,7 +108,9 @@ def test_case_insensitive_name_order_is_indexed(database: Database, table: str) 
         if database.is_sqlite:
             query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
         else:  # the current schema only: other test files keep their own
-            query = "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :name"
+            query = (
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :name"
+            )
         definition = connection.execute(text(query), {"name": f"ix_{table}_name_ci"}).scalar()
     assert definition is not None
     assert "lower(" in definition.lower()

@@ -14,13 +14,14 @@ from punchclock.customers.models import Customer
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import ACTIVITY, PROJECT, voter_teams
+from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, find, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, length, text
 from punchclock.projects.models import Project
 from punchclock.projects.service import check_filter_access, has_access
 from punchclock.projects.service import visible_to as project_visible_to
-from punchclock.teams.models import TeamActivity
+from punchclock.teams.models import TeamActivity, TeamCustomer, TeamProject
 
 SEARCH_COLUMNS = (Activity.name, Activity.comment, Activity.number)
 
@@ -42,11 +43,16 @@ def list_activities(
     order_by: str = "name",
     order: str = "ASC",
     term: str | None = None,
-) -> list[Activity]:
+) -> list[Record]:
     projects = check_filter_access(session, caller, Project, PROJECT.label, projects or [])
     project = aliased(Project)
     customer = aliased(Customer)
-    query = select(Activity).outerjoin(project, Activity.project).outerjoin(customer, project.customer)
+    query = (
+        select(*Activity.__table__.columns, project.name.label("project_name"), project.customer_id)
+        .select_from(Activity)
+        .outerjoin(project, Activity.project)
+        .outerjoin(customer, project.customer)
+    )
     if globals_only:
         query = query.where(Activity.project_id.is_(None))
     elif projects:
@@ -75,7 +81,27 @@ def list_activities(
         query = query.where(term_filter(term, SEARCH_COLUMNS, ActivityMeta, Activity.id))
     key = {"id": Activity.id, "project": by_name(project.name)}.get(order_by, by_name(Activity.name))
     query = ordered(query, key, Activity.id, order)
-    return list(session.scalars(query).unique())
+    rows = session.execute(query).all()
+    teams = team_refs(session, TeamActivity.activity_id, ids_of(query, Activity.id))
+    project_teams = team_refs(session, TeamProject.project_id, ids_of(query, Activity.project_id))
+    customer_teams = team_refs(session, TeamCustomer.customer_id, ids_of(query, project.customer_id))
+    meta = visible_meta(session, ActivityMeta, ids_of(query, Activity.id))
+
+    def parent(row: Any) -> Record | None:
+        if row.project_id is None:
+            return None
+        owner = Record(id=row.customer_id, teams=customer_teams.get(row.customer_id, []))
+        return Record(
+            id=row.project_id,
+            name=row.project_name,
+            teams=project_teams.get(row.project_id, []),
+            customer=owner,
+        )
+
+    return [
+        record(row, teams=teams.get(row.id, []), meta=meta.get(row.id, []), project=parent(row))
+        for row in rows
+    ]
 
 
 def _project_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
@@ -98,7 +124,7 @@ def _project_choice(session: Session, caller: Caller, current: int | None) -> Ca
 
 def _fields(session: Session, caller: Caller, activity: Activity | None) -> tuple[Field, ...]:
     # Budget fields follow the voter, which counts the project's and customer's teams too.
-    teams = voter_teams(activity) if activity else set()
+    teams = voter_teams("activity", activity) if activity else set()
     result: list[Field] = [
         common.name_field(),
         Field("number", text, (length(maximum=10),)),

@@ -1,15 +1,17 @@
-"""Customer JSON views, field for field as Kimai's serializer groups define them."""
+"""Customer JSON views, field for field as Kimai's serializer groups define them.
+
+Each view takes an ORM object or a listing record with the same attributes.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from punchclock.auth.permissions import Caller
-from punchclock.customers.models import Customer
 from punchclock.entities.render import budget_fields, color_fields, meta_fields, team_ref
 
 
-def embedded(c: Customer) -> dict[str, Any]:
+def embedded(c: Any) -> dict[str, Any]:
     """Inside other entities (expanded projects, teams): no teams, no budgets."""
     return {
         "id": c.id,
@@ -32,7 +34,7 @@ def embedded(c: Customer) -> dict[str, Any]:
     }
 
 
-def _details(c: Customer) -> dict[str, Any]:
+def _details(c: Any) -> dict[str, Any]:
     return {
         "vatId": c.vat_id,
         "addressLine1": c.address_line1,
@@ -43,7 +45,7 @@ def _details(c: Customer) -> dict[str, Any]:
     }
 
 
-def collection(c: Customer, caller: Caller, *, full: bool = False) -> dict[str, Any]:
+def collection(c: Any, caller: Caller, *, full: bool = False) -> dict[str, Any]:
     view = embedded(c)
     view["teams"] = [team_ref(t) for t in c.teams]
     if full:
@@ -52,7 +54,7 @@ def collection(c: Customer, caller: Caller, *, full: bool = False) -> dict[str, 
     return view
 
 
-def entity(c: Customer, caller: Caller) -> dict[str, Any]:
+def entity(c: Any, caller: Caller) -> dict[str, Any]:
     view = embedded(c)
     view["teams"] = [team_ref(t) for t in c.teams]
     view.update(_details(c))

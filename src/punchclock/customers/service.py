@@ -12,6 +12,7 @@ from punchclock.customers.models import Customer, CustomerMeta
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER
+from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import timezone_names
@@ -50,8 +51,8 @@ def list_customers(
     order_by: str = "name",
     order: str = "ASC",
     term: str | None = None,
-) -> list[Customer]:
-    query = select(Customer)
+) -> list[Record]:
+    query = select(*Customer.__table__.columns)
     if visible == 1:
         query = query.where(Customer.visible.is_(True))
     elif visible == 2:
@@ -63,7 +64,11 @@ def list_customers(
         query = query.where(term_filter(term, SEARCH_COLUMNS, CustomerMeta, Customer.id))
     key = Customer.id if order_by == "id" else by_name(Customer.name)
     query = ordered(query, key, Customer.id, order)
-    return list(session.scalars(query).unique())
+    rows = session.execute(query).all()
+    ids = ids_of(query, Customer.id)
+    teams = team_refs(session, TeamCustomer.customer_id, ids)
+    meta = visible_meta(session, CustomerMeta, ids)
+    return [record(row, teams=teams.get(row.id, []), meta=meta.get(row.id, [])) for row in rows]
 
 
 def _fields(session: Session, caller: Caller, customer: Customer | None) -> tuple[Field, ...]:

@@ -28,16 +28,14 @@ PROJECT = Kind("project", "projects", "Project", Project, ProjectMeta, ProjectRa
 ACTIVITY = Kind("activity", "activities", "Activity", Activity, ActivityMeta, ActivityRate, None)
 
 
-def voter_teams(entity: Entity) -> set[int]:
-    """The teams Kimai's voter counts for ``entity``.
+def voter_teams(kind: str, entity: Any) -> set[int]:
+    """The teams Kimai's voter counts for ``entity`` (an ORM object or a listing record).
 
     A customer: its teams. A project: its own and its customer's. An activity: its own, its
     project's and that project's customer's.
     """
     teams = {team.id for team in entity.teams}
-    project = (
-        entity.project if isinstance(entity, Activity) else entity if isinstance(entity, Project) else None
-    )
+    project = entity.project if kind == "activity" else entity if kind == "project" else None
     if project is not None:
         if project is not entity:
             teams |= {team.id for team in project.teams}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from punchclock.auth.permissions import Caller
-from punchclock.entities.kinds import Entity, voter_teams
+from punchclock.entities.kinds import voter_teams
 from punchclock.kimai.colors import safe_color, visible_color
 from punchclock.teams.models import Team
 
@@ -26,9 +26,9 @@ def meta_fields(entity: Any) -> list[dict[str, Any]]:
     ]
 
 
-def budget_fields(caller: Caller, kind: str, entity: Entity) -> dict[str, Any]:
+def budget_fields(caller: Caller, kind: str, entity: Any) -> dict[str, Any]:
     """``budget``/``timeBudget``/``budgetType``, each present only when the caller may see it."""
-    teams = voter_teams(entity)
+    teams = voter_teams(kind, entity)
     money = caller.may("budget", kind, teams)
     time = caller.may("time", kind, teams)
     fields: dict[str, Any] = {}

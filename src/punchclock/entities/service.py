@@ -51,7 +51,7 @@ def get_or_404(session: Session, kind: Kind, entity_id: int) -> Any:
 
 
 def require(caller: Caller, attribute: str, kind: Kind, entity: Entity) -> None:
-    if not caller.may(attribute, kind.name, voter_teams(entity)):
+    if not caller.may(attribute, kind.name, voter_teams(kind.name, entity)):
         raise Forbidden()
 
 

@@ -1,4 +1,7 @@
-"""Project JSON views. Collection and entity are the same; expanded views nest the customer."""
+"""Project JSON views. Collection and entity are the same; expanded views nest the customer.
+
+Each view takes an ORM object or a listing record with the same attributes.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ from punchclock.auth.permissions import Caller
 from punchclock.customers import render as customer_render
 from punchclock.entities.render import budget_fields, color_fields, meta_fields, team_ref
 from punchclock.kimai.datetimes import format_date
-from punchclock.projects.models import Project
 
 
-def embedded(p: Project) -> dict[str, Any]:
+def embedded(p: Any) -> dict[str, Any]:
     """The base fields, ``customer`` as its id (inside teams)."""
     return {
         "id": p.id,
@@ -33,14 +35,14 @@ def embedded(p: Project) -> dict[str, Any]:
     }
 
 
-def expanded(p: Project) -> dict[str, Any]:
+def expanded(p: Any) -> dict[str, Any]:
     """Inside expanded activities and timesheets: the customer as an object."""
     view = embedded(p)
     view["customer"] = customer_render.embedded(p.customer)
     return view
 
 
-def entity(p: Project, caller: Caller) -> dict[str, Any]:
+def entity(p: Any, caller: Caller) -> dict[str, Any]:
     view = embedded(p)
     view["parentTitle"] = p.customer.name
     view["teams"] = [team_ref(t) for t in p.teams]

@@ -17,13 +17,14 @@ from punchclock.customers.service import visible_to as customer_visible_to
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, voter_teams
+from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, find, load, next_number, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
 from punchclock.kimai.errors import Forbidden
 from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, checkbox, length, not_null, text
 from punchclock.projects.models import Project, ProjectMeta, ProjectRate
-from punchclock.teams.models import TeamProject
+from punchclock.teams.models import TeamCustomer, TeamProject
 
 SEARCH_COLUMNS = (Project.name, Project.comment, Project.order_number, Project.number)
 END_BEFORE_START = "The end date must not be earlier than the start date."
@@ -37,7 +38,7 @@ def has_access(caller: Caller, entity: Entity) -> bool:
         return caller.shares_team(t.id for t in entity.teams) and caller.shares_team(
             t.id for t in entity.customer.teams
         )
-    return caller.shares_team(voter_teams(entity))
+    return caller.shares_team(voter_teams("customer", entity))
 
 
 def visible_to(caller: Caller) -> Any:
@@ -81,9 +82,9 @@ def list_projects(
     order: str = "ASC",
     term: str | None = None,
     now: dt.datetime | None = None,
-) -> list[Project]:
+) -> list[Record]:
     customers = check_filter_access(session, caller, Customer, CUSTOMER.label, customers or [])
-    query = select(Project).join(Project.customer)
+    query = select(*Project.__table__.columns, Customer.name.label("customer_name")).join(Project.customer)
     if customers:
         query = query.where(Project.customer_id.in_(customers))
     if visible in (1, 2):
@@ -109,7 +110,17 @@ def list_projects(
         query = query.where(term_filter(term, SEARCH_COLUMNS, ProjectMeta, Project.id))
     key = {"id": Project.id, "customer": by_name(Customer.name)}.get(order_by, by_name(Project.name))
     query = ordered(query, key, Project.id, order)
-    return list(session.scalars(query).unique())
+    rows = session.execute(query).all()
+    teams = team_refs(session, TeamProject.project_id, ids_of(query, Project.id))
+    customer_teams = team_refs(session, TeamCustomer.customer_id, ids_of(query, Project.customer_id))
+    meta = visible_meta(session, ProjectMeta, ids_of(query, Project.id))
+    records = []
+    for row in rows:
+        owner = Record(
+            id=row.customer_id, name=row.customer_name, teams=customer_teams.get(row.customer_id, [])
+        )
+        records.append(record(row, teams=teams.get(row.id, []), meta=meta.get(row.id, []), customer=owner))
+    return records
 
 
 def _date(*, patch: bool, timezone: str, end: bool) -> Callable[[Any], dt.datetime | None]:
@@ -149,7 +160,7 @@ def _customer_choice(session: Session, caller: Caller, current: int | None) -> C
 
 def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[Field, ...]:
     # Budget fields follow the voter, which counts the customer's teams too.
-    teams = voter_teams(project) if project else set()
+    teams = voter_teams("project", project) if project else set()
     patch = project is not None
     tz = caller.timezone
     result: list[Field] = [

@@ -44,7 +44,8 @@ def list_activities(
     order: str = "ASC",
     term: str | None = None,
 ) -> list[Record]:
-    projects = check_filter_access(session, caller, Project, PROJECT.label, projects or [])
+    filtered = check_filter_access(session, caller, PROJECT, projects or [])
+    projects = list(filtered)
     project = aliased(Project)
     customer = aliased(Customer)
     query = (
@@ -58,8 +59,7 @@ def list_activities(
     elif projects:
         with_globals = True
         if len(projects) == 1:
-            only = session.get(Project, projects[0])
-            with_globals = only is not None and only.global_activities
+            with_globals = filtered[projects[0]].global_activities
         in_projects = Activity.project_id.in_(projects)
         query = query.where(or_(in_projects, Activity.project_id.is_(None)) if with_globals else in_projects)
     if visible in (1, 2):

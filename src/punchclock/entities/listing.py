@@ -25,7 +25,7 @@ def ids_of(query: Select[Any], id_column: Any) -> Select[Any]:
     return query.with_only_columns(id_column).order_by(None)
 
 
-def team_refs(session: Session, owner: Any, owner_ids: Select[Any]) -> Mapping[int, list[Any]]:
+def team_refs(session: Session, owner: Any, owner_ids: Select[Any] | list[int]) -> Mapping[int, list[Any]]:
     """Teams per owner from a link table column (``TeamCustomer.customer_id`` …), ordered by name."""
     link = owner.class_
     query = (

@@ -16,9 +16,9 @@ from punchclock.customers.models import Customer
 from punchclock.customers.service import visible_to as customer_visible_to
 from punchclock.entities import fields as common
 from punchclock.entities.crud import EditSpec
-from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, voter_teams
+from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, Kind, voter_teams
 from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
-from punchclock.entities.service import by_name, find, load, next_number, ordered, term_filter
+from punchclock.entities.service import MAX_ID, by_name, find, load, next_number, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
 from punchclock.kimai.errors import Forbidden
@@ -52,20 +52,27 @@ def visible_to(caller: Caller) -> Any:
     return and_(open_project, customer_visible_to(caller))
 
 
-def check_filter_access(
-    session: Session, caller: Caller, model: Any, label: str, ids: list[int]
-) -> list[int]:
-    """The filter ids that exist; one the caller may not access is 403. Unknown ids are dropped, as
-    in Kimai, so alone they filter nothing."""
-    found: list[int] = []
-    for entity_id in dict.fromkeys(ids):
-        entity = find(session, model, entity_id)
-        if entity is None:
-            continue
-        if not has_access(caller, entity):
-            raise Forbidden()
-        found.append(entity_id)
-    return found
+def check_filter_access(session: Session, caller: Caller, kind: Kind, ids: list[int]) -> dict[int, Any]:
+    """The filter ids that exist, with their rows; one the caller may not access is 403 (Kimai's
+    ``access``: a team in common, or no teams, for the entity and, for a project, its customer).
+    Unknown ids are dropped, as in Kimai, so alone they filter nothing."""
+    wanted = [i for i in dict.fromkeys(ids) if 0 < i <= MAX_ID]
+    if not wanted:
+        return {}
+    table = kind.model.__table__
+    rows = {row.id: row for row in session.execute(select(table).where(table.c.id.in_(wanted)))}
+    if rows and not caller.sees_all:
+        is_project = kind is PROJECT
+        own = team_refs(
+            session, TeamProject.project_id if is_project else TeamCustomer.customer_id, list(rows)
+        )
+        owners = [row.customer_id for row in rows.values()] if is_project else []
+        parents = team_refs(session, TeamCustomer.customer_id, owners) if owners else {}
+        for entity_id, row in rows.items():
+            groups = [own.get(entity_id, [])] + ([parents.get(row.customer_id, [])] if is_project else [])
+            if not all(caller.shares_team(team.id for team in group) for group in groups):
+                raise Forbidden()
+    return rows
 
 
 def list_projects(
@@ -83,7 +90,7 @@ def list_projects(
     term: str | None = None,
     now: dt.datetime | None = None,
 ) -> list[Record]:
-    customers = check_filter_access(session, caller, Customer, CUSTOMER.label, customers or [])
+    customers = list(check_filter_access(session, caller, CUSTOMER, customers or []))
     query = select(*Project.__table__.columns, Customer.name.label("customer_name")).join(Project.customer)
     if customers:
         query = query.where(Project.customer_id.in_(customers))

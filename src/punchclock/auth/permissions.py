@@ -6,7 +6,7 @@ Every permission check in the project goes through ``Caller.can`` (a global perm
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from punchclock.auth.permission_table import ROLE_PERMISSIONS
@@ -48,17 +48,18 @@ class Caller:
     def sees_all(self) -> bool:
         return self.can("view_all_data")
 
-    def may(self, attribute: str, kind: str, team_ids: Iterable[int]) -> bool:
+    def may(self, attribute: str, kind: str, team_ids: Iterable[int] | Callable[[], Iterable[int]]) -> bool:
         """Kimai's entity voter: ``<attr>_<kind>``, else via teams the caller leads or belongs to.
 
         ``team_ids`` are the teams that count for this entity (for an activity: its own, its
-        project's and its customer's). ``create`` and ``delete`` are never granted through teams.
+        project's and its customer's), or a function computing them only when needed.
+        ``create`` and ``delete`` are never granted through teams.
         """
         if self.can(f"{attribute}_{kind}"):
             return True
         if attribute in ("create", "delete"):
             return False
-        teams = set(team_ids)
+        teams = set(team_ids() if callable(team_ids) else team_ids)
         if self.can(f"{attribute}_teamlead_{kind}") and teams & self.lead_team_ids:
             return True
         return self.can(f"{attribute}_team_{kind}") and bool(teams & self.team_ids)

@@ -53,4 +53,4 @@ def visible_meta(session: Session, meta_model: Any, owner_ids: Select[Any]) -> M
 
 
 def record(row: Any, **extra: Any) -> Record:
-    return Record(**row._mapping, **extra)
+    return Record(**row._asdict(), **extra)

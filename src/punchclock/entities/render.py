@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from punchclock.auth.permissions import Caller
@@ -28,7 +29,7 @@ def meta_fields(entity: Any) -> list[dict[str, Any]]:
 
 def budget_fields(caller: Caller, kind: str, entity: Any) -> dict[str, Any]:
     """``budget``/``timeBudget``/``budgetType``, each present only when the caller may see it."""
-    teams = voter_teams(kind, entity)
+    teams = partial(voter_teams, kind, entity)  # only computed for callers without the plain permission
     money = caller.may("budget", kind, teams)
     time = caller.may("time", kind, teams)
     fields: dict[str, Any] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # The configured colour choices (name -> hex), in order: GET /api/config/colors.
 COLOR_CHOICES: dict[str, str] = {
     "Silver": "#c0c0c0",
@@ -86,6 +88,7 @@ def visible_color(color: str | None) -> str | None:
     return None if not color or color == DEFAULT_COLOR else color
 
 
+@lru_cache(maxsize=4096)
 def safe_color(color: str | None, name: str) -> str:
     """The ``color-safe`` field: the colour, or one picked from the palette by the name's ASCII bytes."""
     shown = visible_color(color)

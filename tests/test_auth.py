@@ -314,8 +314,9 @@ def test_legacy_token_header_accepts_own_api_token(api: Api, db: Database) -> No
 
 
 def test_legacy_failures_are_limited_per_client(make_api: MakeApi) -> None:
-    """Kimai consumes its limiter only on a failed check: 5 failures pass as 403, the 6th is 400.
-    Correct credentials, empty headers and disabled accounts never touch the limiter."""
+    """5 failures answer 403; after them the address gets 400 for the rest of the window, even with
+    correct credentials (Kimai would still check those: then the limit would not stop guessing).
+    Correct credentials, empty headers and disabled accounts never count as failures."""
     api = make_api(legacy_auth_max_failures=5)
     for _ in range(5):
         response = ping(api, legacy("john_user", "wrong"))
@@ -325,7 +326,7 @@ def test_legacy_failures_are_limited_per_client(make_api: MakeApi) -> None:
         response = ping(api, legacy(login, secret))
         assert response.status_code == 400
         assert response.json() == {"code": 400, "message": "Bad Request"}
-    assert ping(api, legacy("john_user", API_PASSWORD)).status_code == 200
+    assert ping(api, legacy("john_user", API_PASSWORD)).status_code == 400
     empty = ping(api, legacy("", API_PASSWORD))
     assert empty.status_code == 403
     assert empty.json() == {"message": "Authentication required, missing user header: X-AUTH-USER"}

@@ -12,30 +12,24 @@ import re
 import threading
 import time
 
+import anyio.to_thread
 from fastapi import Request
-from fastapi.security import APIKeyHeader, HTTPBearer
 from sqlalchemy.orm import Session
 
+from punchclock.auth.passwords import verify_password
 from punchclock.auth.permissions import Caller
-from punchclock.auth.service import check_legacy, find_token, load_caller, touch_token
+from punchclock.auth.service import (
+    find_legacy_login,
+    find_token,
+    load_caller,
+    store_api_password_hash,
+    touch_token,
+)
 from punchclock.auth.tokens import BEARER
 from punchclock.config import Settings
 from punchclock.db import Database, utcnow
 from punchclock.kimai.body import read_body
-from punchclock.kimai.errors import BadRequest, LegacyAuthFailed, NotFound, Unauthorized
-from punchclock.users.service import find_user
-
-# Declared only so the OpenAPI document shows the schemes; reading is done by hand below.
-bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`")
-legacy_user_scheme = APIKeyHeader(
-    name="X-AUTH-USER", auto_error=False, description="Legacy: username or e-mail"
-)
-legacy_token_scheme = APIKeyHeader(
-    name="X-AUTH-TOKEN",
-    auto_error=False,
-    description="Legacy: the user's API password, or one of their API tokens",
-)
-
+from punchclock.kimai.errors import BadRequest, Forbidden, LegacyAuthFailed, NotFound, Unauthorized
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -50,26 +44,25 @@ class FailureLimiter:
     def __init__(self, limit: int, window_seconds: int) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._counts: dict[str, tuple[float, int]] = {}
+        self._windows: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    def _current(self, key: str, now: float) -> int:
-        start, count = self._counts.get(key, (now, 0))
-        if now - start >= self.window:
-            self._counts.pop(key, None)
-            return 0
-        return count
+    def _count(self, key: str, now: float) -> int:
+        start, count = self._windows.get(key, (now, 0))
+        return count if now - start < self.window else 0
 
-    def consume(self, key: str) -> bool:
-        """Count one failure; False once the window's limit is used up (Kimai's limiter ``consume``)."""
+    def exhausted(self, key: str) -> bool:
+        with self._lock:
+            return self._count(key, time.monotonic()) >= self.limit
+
+    def failed(self, key: str) -> None:
         now = time.monotonic()
         with self._lock:
-            count = self._current(key, now)
-            if count >= self.limit:
-                return False
-            start = self._counts.get(key, (now, 0))[0]
-            self._counts[key] = (start, count + 1)
-            return True
+            count = self._count(key, now)
+            start = self._windows[key][0] if count else now
+            self._windows[key] = (start, count + 1)
+            if len(self._windows) > 10_000:  # forget finished windows so the table cannot grow without bound
+                self._windows = {k: v for k, v in self._windows.items() if now - v[0] < self.window}
 
 
 async def authenticate(request: Request) -> Caller:
@@ -92,6 +85,8 @@ async def authenticate(request: Request) -> Caller:
         caller = await _legacy(request, db, settings)
     else:
         raise Unauthorized()
+    if not caller.can("api_access"):
+        raise Forbidden()  # every built-in role has it; a custom permission table may not
     request.state.caller = caller
     return caller
 
@@ -135,24 +130,25 @@ async def _legacy(request: Request, db: Database, settings: Settings) -> Caller:
         raise LegacyAuthFailed("Authentication required, missing user header: X-AUTH-USER")
     if not secret:
         raise LegacyAuthFailed("Authentication required, missing token header: X-AUTH-TOKEN")
+    # Once an address used up its failures, nothing is checked until the window ends: otherwise a
+    # correct guess would still get through and the limit would not stop guessing.
+    if limiter.exhausted(client):
+        raise BadRequest()
     low, high = settings.legacy_auth_delay_ms
     if high > 0:
         await asyncio.sleep(random.uniform(low, high) / 1000)
 
-    def check(session: Session) -> tuple[Caller | None, bool]:
-        """The caller, or None and whether the failure counts toward the limit."""
-        found = find_user(session, login=login)
-        if found is not None and not found.enabled:
-            return None, False  # Kimai's user checker refuses before any credential is checked
-        user = check_legacy(session, login=login, secret=secret)
-        if user is None:
-            return None, True
-        return load_caller(session, user), False
-
-    caller, counts = await db.run(check, write=True)
-    if caller is None:
-        # Only failed checks consume the limiter, so correct credentials always pass (as in Kimai).
-        if counts and not limiter.consume(client):
-            raise BadRequest()
+    found = await db.run(lambda s: find_legacy_login(s, login=login, secret=secret))
+    if found is not None and not found.enabled:
+        raise LegacyAuthFailed()  # Kimai's user checker refuses before any credential is checked
+    valid, rehashed = (found is not None and found.token_matches), None
+    if found is not None and not valid and found.api_password:
+        # argon2 takes ~100 ms: on the general worker threads, never holding a database thread or lock.
+        valid, rehashed = await anyio.to_thread.run_sync(verify_password, secret, found.api_password)
+    if found is None or not valid:
+        limiter.failed(client)
         raise LegacyAuthFailed()
-    return caller
+    if rehashed:
+        user_id = found.user_id
+        await db.run(lambda s: store_api_password_hash(s, user_id=user_id, hashed=rehashed), write=True)
+    return found.caller

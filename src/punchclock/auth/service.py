@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from punchclock.auth.passwords import verify_password
 from punchclock.auth.permissions import Caller, permissions_for
 from punchclock.auth.tokens import new_token, token_hash
 from punchclock.db import utcnow
@@ -59,21 +59,35 @@ def touch_token(session: Session, *, token_id: int, now: dt.datetime, interval_s
     )
 
 
-def check_legacy(session: Session, *, login: str, secret: str) -> User | None:
-    """The user whose API password (or, as an extension, one of whose API tokens) is ``secret``."""
+@dataclass(frozen=True)
+class LegacyLogin:
+    """What the legacy X-AUTH login needs from the database; the slow hash check happens outside it."""
+
+    user_id: int
+    enabled: bool
+    caller: Caller
+    api_password: str | None
+    # Extension: X-AUTH-TOKEN may also be one of the user's (valid) API tokens.
+    token_matches: bool
+
+
+def find_legacy_login(session: Session, *, login: str, secret: str) -> LegacyLogin | None:
     user = find_user(session, login=login)
     if user is None:
         return None
-    if user.api_password:
-        valid, rehashed = verify_password(secret, user.api_password)
-        if valid:
-            if rehashed:
-                user.api_password = rehashed
-            return user
     found = find_token(session, token=secret, now=utcnow())
-    if found is not None and found[1].id == user.id:
-        return user
-    return None
+    return LegacyLogin(
+        user_id=user.id,
+        enabled=user.enabled,
+        caller=load_caller(session, user),
+        api_password=user.api_password,
+        token_matches=found is not None and found[1].id == user.id,
+    )
+
+
+def store_api_password_hash(session: Session, *, user_id: int, hashed: str) -> None:
+    """Replace an outdated hash (bcrypt from Kimai) with the current one after a successful login."""
+    session.execute(update(User).where(User.id == user_id).values(api_password=hashed))
 
 
 def create_token(

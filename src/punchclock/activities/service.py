@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from punchclock.activities.models import Activity, ActivityMeta
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer
 from punchclock.entities import fields as common
+from punchclock.entities.access import check_filter_access, open_to, parent_choice
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import ACTIVITY, PROJECT, voter_teams
 from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
-from punchclock.entities.service import by_name, find, ordered, term_filter
-from punchclock.kimai import forms
-from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, length, text
+from punchclock.entities.service import by_name, ordered, term_filter
+from punchclock.kimai.forms import Field, length, text
 from punchclock.projects.models import Project
-from punchclock.projects.service import check_filter_access, has_access
 from punchclock.projects.service import visible_to as project_visible_to
 from punchclock.teams.models import TeamActivity, TeamCustomer, TeamProject
 
 SEARCH_COLUMNS = (Activity.name, Activity.comment, Activity.number)
-
-
-def _open_activity(caller: Caller) -> Any:
-    return or_(
-        not_(exists().where(TeamActivity.activity_id == Activity.id)),
-        exists().where(TeamActivity.activity_id == Activity.id, TeamActivity.team_id.in_(caller.team_ids)),
-    )
 
 
 def list_activities(
@@ -75,7 +66,8 @@ def list_activities(
         # The customer join lets the customer team rule correlate with each project.
         parents = select(Project.id).join(Project.customer).where(project_visible_to(caller))
         query = query.where(
-            _open_activity(caller), or_(Activity.project_id.is_(None), Activity.project_id.in_(parents))
+            open_to(caller, TeamActivity.activity_id, Activity.id),
+            or_(Activity.project_id.is_(None), Activity.project_id.in_(parents)),
         )
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, ActivityMeta, Activity.id))
@@ -104,24 +96,6 @@ def list_activities(
     ]
 
 
-def _project_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
-    """Visible projects of visible customers the caller may use (dates do not matter), or the current one."""
-
-    def parse(raw: Any) -> int | None:
-        project_id = forms.integer_id(raw)
-        if project_id is None:
-            return None
-        project = find(session, Project, project_id)
-        if project is None:
-            raise FieldError(INVALID_CHOICE)
-        usable = project.visible and project.customer.visible and has_access(caller, project)
-        if project_id != current and not usable:
-            raise FieldError(INVALID_CHOICE)
-        return project_id
-
-    return parse
-
-
 def _fields(session: Session, caller: Caller, activity: Activity | None) -> tuple[Field, ...]:
     # Budget fields follow the voter, which counts the project's and customer's teams too.
     teams = voter_teams("activity", activity) if activity else set()
@@ -134,7 +108,7 @@ def _fields(session: Session, caller: Caller, activity: Activity | None) -> tupl
     # A global activity stays global: its project cannot be set afterwards.
     if activity is None or activity.project_id is not None:
         current = activity.project_id if activity else None
-        result.append(Field("project", _project_choice(session, caller, current), attr="project_id"))
+        result.append(Field("project", parent_choice(session, caller, PROJECT, current), attr="project_id"))
     if activity is None:
         result.append(common.teams_field(session, caller))
     result.append(common.COLOR_FIELD)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, not_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer, CustomerMeta
 from punchclock.entities import fields as common
+from punchclock.entities.access import open_to
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER
 from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
@@ -38,9 +39,7 @@ def visible_to(caller: Caller) -> Any:
     """Kimai's team filter for lists: customers without teams, or with one of the caller's teams."""
     if caller.sees_all:
         return None
-    no_team = not_(exists().where(TeamCustomer.customer_id == Customer.id))
-    mine = exists().where(TeamCustomer.customer_id == Customer.id, TeamCustomer.team_id.in_(caller.team_ids))
-    return or_(no_team, mine)
+    return open_to(caller, TeamCustomer.customer_id, Customer.id)
 
 
 def list_customers(

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from punchclock import changes
@@ -15,14 +15,14 @@ from punchclock.auth.permissions import Caller
 from punchclock.customers.models import Customer
 from punchclock.customers.service import visible_to as customer_visible_to
 from punchclock.entities import fields as common
+from punchclock.entities.access import check_filter_access, open_to, parent_choice
 from punchclock.entities.crud import EditSpec
-from punchclock.entities.kinds import CUSTOMER, PROJECT, Entity, Kind, voter_teams
+from punchclock.entities.kinds import CUSTOMER, PROJECT, voter_teams
 from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
-from punchclock.entities.service import MAX_ID, by_name, find, load, next_number, ordered, term_filter
-from punchclock.kimai import forms
+from punchclock.entities.service import by_name, load, next_number, ordered, term_filter
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
 from punchclock.kimai.errors import Forbidden
-from punchclock.kimai.forms import INVALID_CHOICE, Field, FieldError, checkbox, length, not_null, text
+from punchclock.kimai.forms import Field, FieldError, checkbox, length, not_null, text
 from punchclock.projects.models import Project, ProjectMeta, ProjectRate
 from punchclock.teams.models import TeamCustomer, TeamProject
 
@@ -30,49 +30,11 @@ SEARCH_COLUMNS = (Project.name, Project.comment, Project.order_number, Project.n
 END_BEFORE_START = "The end date must not be earlier than the start date."
 
 
-def has_access(caller: Caller, entity: Entity) -> bool:
-    """Kimai's ``access`` check on a filter value: admins, or a team in common (or no teams)."""
-    if caller.sees_all:
-        return True
-    if isinstance(entity, Project):
-        return caller.shares_team(t.id for t in entity.teams) and caller.shares_team(
-            t.id for t in entity.customer.teams
-        )
-    return caller.shares_team(voter_teams("customer", entity))
-
-
 def visible_to(caller: Caller) -> Any:
     """The list team filter: the project's teams and its customer's teams must each be empty or shared."""
     if caller.sees_all:
         return None
-    open_project = or_(
-        not_(exists().where(TeamProject.project_id == Project.id)),
-        exists().where(TeamProject.project_id == Project.id, TeamProject.team_id.in_(caller.team_ids)),
-    )
-    return and_(open_project, customer_visible_to(caller))
-
-
-def check_filter_access(session: Session, caller: Caller, kind: Kind, ids: list[int]) -> dict[int, Any]:
-    """The filter ids that exist, with their rows; one the caller may not access is 403 (Kimai's
-    ``access``: a team in common, or no teams, for the entity and, for a project, its customer).
-    Unknown ids are dropped, as in Kimai, so alone they filter nothing."""
-    wanted = [i for i in dict.fromkeys(ids) if 0 < i <= MAX_ID]
-    if not wanted:
-        return {}
-    table = kind.model.__table__
-    rows = {row.id: row for row in session.execute(select(table).where(table.c.id.in_(wanted)))}
-    if rows and not caller.sees_all:
-        is_project = kind is PROJECT
-        own = team_refs(
-            session, TeamProject.project_id if is_project else TeamCustomer.customer_id, list(rows)
-        )
-        owners = [row.customer_id for row in rows.values()] if is_project else []
-        parents = team_refs(session, TeamCustomer.customer_id, owners) if owners else {}
-        for entity_id, row in rows.items():
-            groups = [own.get(entity_id, [])] + ([parents.get(row.customer_id, [])] if is_project else [])
-            if not all(caller.shares_team(team.id for team in group) for group in groups):
-                raise Forbidden()
-    return rows
+    return and_(open_to(caller, TeamProject.project_id, Project.id), customer_visible_to(caller))
 
 
 def list_projects(
@@ -150,21 +112,6 @@ def _date(*, patch: bool, timezone: str, end: bool) -> Callable[[Any], dt.dateti
     return parse
 
 
-def _customer_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
-    def parse(raw: Any) -> int | None:
-        customer_id = forms.integer_id(raw)
-        if customer_id is None:
-            return None
-        customer = find(session, Customer, customer_id)
-        if customer is None:
-            raise FieldError(INVALID_CHOICE)
-        if customer_id != current and (not customer.visible or not has_access(caller, customer)):
-            raise FieldError(INVALID_CHOICE)
-        return customer_id
-
-    return parse
-
-
 def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[Field, ...]:
     # Budget fields follow the voter, which counts the customer's teams too.
     teams = voter_teams("project", project) if project else set()
@@ -174,7 +121,7 @@ def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[
         common.name_field(),
         Field(
             "customer",
-            _customer_choice(session, caller, project.customer_id if project else None),
+            parent_choice(session, caller, CUSTOMER, project.customer_id if project else None),
             (not_null,),
             attr="customer_id",
         ),

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from punchclock.activities.models import Activity
 from punchclock.auth.permissions import Caller, permissions_for
@@ -1269,3 +1270,34 @@ def test_team_route_is_gone(api: Api) -> None:
 
 def test_team_route_needs_credentials(api: Api) -> None:
     assert api.post("/api/customers/1/team", as_=None).status_code == 401
+
+
+# --- order of checks on sub-resources, races -------------------------------------------------------
+
+
+def test_unknown_comment_is_404_before_the_permission_check(api: Api) -> None:
+    customer = create(api)["id"]
+    for method in ("PATCH", "DELETE"):
+        suffix = "/pin" if method == "PATCH" else ""
+        response = api.request(method, f"/api/customers/{customer}/comments/999{suffix}", as_="user")
+        assert (response.status_code, response.json()) == (404, NOT_FOUND), method
+
+
+def test_another_customers_rate_is_403_for_a_caller_without_edit(api: Api) -> None:
+    """Kimai checks ``edit`` before noticing the rate belongs to another customer."""
+    first, second = create(api, name="First")["id"], create(api, name="Second")["id"]
+    rate = api.post(f"/api/customers/{second}/rates", json={"rate": 10}).json()["id"]
+    response = api.delete(f"/api/customers/{first}/rates/{rate}", as_="user")
+    assert (response.status_code, response.json()) == (403, FORBIDDEN)
+    assert api.delete(f"/api/customers/{first}/rates/{rate}").status_code == 404
+
+
+def test_the_database_keeps_one_rate_per_user_and_customer(api: Api, db: Database) -> None:
+    """The unique index behind the form check: it decides when two requests race."""
+    customer = create(api)["id"]
+    for user_id in (None, PEOPLE["user"].id):
+        with db.session(write=True) as session:
+            session.add(CustomerRate(entity_id=customer, user_id=user_id, rate=1.0))
+        with pytest.raises(IntegrityError), db.session(write=True) as session:  # noqa: PT012
+            session.add(CustomerRate(entity_id=customer, user_id=user_id, rate=2.0))
+            session.flush()

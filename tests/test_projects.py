@@ -10,7 +10,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from punchclock.app import create_app
+from punchclock.config import Settings
 from punchclock.db import Database
 from punchclock.teams.models import Team, TeamActivity, TeamCustomer, TeamMember, TeamProject
 from tests.conftest import PEOPLE, Api
@@ -1007,3 +1010,41 @@ def test_removed_team_route(api: Api) -> None:
         assert response.status_code == 410
         assert response.json() == GONE
     assert api.post(f"/api/projects/{project['id']}/team", as_=None).status_code == 401
+
+
+def test_duplicate_refuses_a_copy_whose_name_would_be_too_long(api: Api) -> None:
+    """Kimai validates the copy and answers with its action error shape (``code`` a string)."""
+    customer = make_customer(api, "Acme")["id"]
+    project = make_project(api, "x" * 150, customer)
+    response = api.post(f"/api/projects/{project['id']}/duplicate")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "400",
+        "message": "There was a problem saving.",
+        "errors": {
+            "children": {
+                "name": {"errors": ["This value is too long. It should have 150 characters or less."]}
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("number_format", "expected"),
+    [
+        ("P-{pc,3}", ["P-002", "P-003"]),
+        ("{pc}", ["2", "3"]),
+        ("", [None, None]),
+        ("{cc,4}", ["{cc,4}", None]),
+    ],
+)
+def test_number_formats_render_as_in_kimai(
+    db: Database, app_settings: Settings, number_format: str, expected: list[str | None]
+) -> None:
+    """Each kind renders only its own counter; another kind's stays literal text (then is in use)."""
+    settings = app_settings.model_copy(update={"project_number_format": number_format})
+    with TestClient(create_app(settings, db)) as client:
+        api = Api(client)
+        customer = make_customer(api, "Acme")["id"]
+        numbers = [make_project(api, f"P{i}", customer)["number"] for i in range(2)]
+    assert numbers == expected

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from functools import lru_cache
 from zoneinfo import available_timezones
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from punchclock.kimai.numbers import render_number
 
 
 class Settings(BaseSettings):
@@ -51,6 +54,12 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         if value not in available_timezones() and value != "UTC":
             raise ValueError(f"unknown timezone {value!r}")
+        return value
+
+    @field_validator("customer_number_format", "project_number_format", "activity_number_format")
+    @classmethod
+    def _renderable(cls, value: str) -> str:
+        render_number(value, counter=1, today=datetime.date(2000, 1, 1))  # NumberFormatError is a ValueError
         return value
 
     @field_validator("database_url")

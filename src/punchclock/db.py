@@ -116,3 +116,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def upsert(
+    session: Session, table: Any, values: dict[str, Any], *, keys: tuple[str, ...], update: tuple[str, ...]
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement: Any = dialect.insert(table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={column: statement.excluded[column] for column in update}
+    )
+    session.execute(statement)

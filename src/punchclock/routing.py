@@ -29,7 +29,7 @@ def documented(
     summary: str | None = None,
 ) -> dict[str, Any]:
     """Route keyword arguments: the success shape plus Kimai's error bodies."""
-    from punchclock.entities.schemas import Error, LegacyLoginError, ValidationFailed
+    from punchclock.entities.schemas import ActionError, Error, LegacyLoginError, ValidationFailed
 
     responses: dict[int | str, dict[str, Any]] = {}
     if model is None:
@@ -38,7 +38,7 @@ def documented(
         responses[status] = {"model": model, "description": "Success"}
     shapes: dict[int, Any] = {
         # A 400 is either a failed form or a plain bad request (malformed body or parameter).
-        400: Error | ValidationFailed,
+        400: Error | ValidationFailed | ActionError,
         403: Error | LegacyLoginError,
     }
     for code in sorted({*errors, *_AUTH_ERRORS}):

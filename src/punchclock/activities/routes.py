@@ -24,13 +24,15 @@ async def list_activities(
         str | None, Query(pattern=r"^\d+$", description="A project id: its activities plus global ones")
     ] = None,
     projects: Annotated[list[str] | None, Query(alias="projects[]", description="Project ids")] = None,
+    # The bare name of the array parameter: Kimai refuses a scalar there (400).
+    projects_scalar: Annotated[str | None, Query(alias="projects", include_in_schema=False)] = None,
     visible: Visible = "1",
     globals: Annotated[ZeroOneBool | None, Query(description="1/true = only global activities")] = None,
     orderBy: Annotated[Literal["id", "name", "project"], Query()] = "name",
     order: Order = "ASC",
     term: Term = None,
 ) -> Response:
-    if projects and not all(p.isdecimal() for p in projects):
+    if projects_scalar is not None or (projects and not all(p.isdecimal() for p in projects)):
         raise BadRequest()
 
     def work(s: Session) -> list[dict[str, Any]]:

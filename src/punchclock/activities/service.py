@@ -121,7 +121,6 @@ def _fields(session: Session, caller: Caller, activity: Activity | None) -> tupl
 
 
 EDIT = EditSpec(
-    number_format="{ac,4}",
     kind=ACTIVITY,
     fields=_fields,
     defaults=lambda caller: {"visible": True, "billable": True, "budget": 0.0, "time_budget": 0},

@@ -128,7 +128,6 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 EDIT = EditSpec(
-    number_format="{cc,4}",
     kind=CUSTOMER,
     fields=_fields,
     # A new customer gets the caller's timezone, as in Kimai.

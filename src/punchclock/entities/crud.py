@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from punchclock import changes
 from punchclock.auth.permissions import Caller
+from punchclock.config import Settings
 from punchclock.entities.fields import budget_defaults
 from punchclock.entities.kinds import Kind
 from punchclock.entities.service import load, next_number, number_taken
@@ -28,8 +29,6 @@ class EditSpec:
     """What differs between the kinds' forms."""
 
     kind: Kind
-    # Kimai's default automatic number ({cc,4} …), unless the caller passes the configured one.
-    number_format: str
     # The form for a new entity (None) or an existing one.
     fields: Callable[[Session, Caller, Any], tuple[Field, ...]]
     # Values of a new entity before the form runs.
@@ -38,6 +37,12 @@ class EditSpec:
     rules: Callable[[dict[str, Any]], dict[str, list[str]]] = field(default=lambda merged: {})
     # Adjusts the entity after the submitted changes were applied (changes = attribute -> value).
     after: Callable[[Any, Caller, dict[str, Any]], None] = field(default=lambda entity, caller, changed: None)
+
+
+def default_number_format(kind: Kind) -> str:
+    """The settings' default format for the kind's automatic numbers ({cc,4} …)."""
+    default: str = Settings.model_fields[f"{kind.name}_number_format"].default
+    return default
 
 
 def _checks(session: Session, spec: EditSpec, own_id: int | None, allow_duplicates: bool) -> Rules:
@@ -70,7 +75,9 @@ def create(
     if not caller.can(f"create_{kind.name}"):
         raise Forbidden()
     # Kimai numbers the new entity before the form runs: a submitted number (even "") replaces it.
-    number = next_number(session, model=kind.model, number_format=number_format or spec.number_format)
+    if number_format is None:
+        number_format = default_number_format(kind)
+    number = next_number(session, kind=kind, number_format=number_format, timezone=caller.timezone)
     current = {**spec.defaults(caller), "number": number}
     submission = submit(
         spec.fields(session, caller, None),

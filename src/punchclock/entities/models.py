@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from punchclock.db import Base, UTCDateTime, utcnow
@@ -71,6 +71,12 @@ class RateRow(_ChildOf, Tracked):
     @declared_attr
     def user_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        # One rate per user and entity; the rate for everybody (no user) counts as one user too.
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        return (Index(f"uq_{table}_entity_user", "entity_id", text("coalesce(user_id, 0)"), unique=True),)
 
 
 class CommentRow(_ChildOf, Tracked):

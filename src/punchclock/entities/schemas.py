@@ -89,6 +89,15 @@ class ValidationFailed(Shape):
     errors: dict[str, object]
 
 
+class ActionError(Shape):
+    """Kimai's second error shape, for actions validated without a form (duplicate, stop, …):
+    ``code`` is the string "400"."""
+
+    code: str
+    message: str
+    errors: dict[str, object]
+
+
 class ListedForm(BaseModel):
     """The fields customer, project and activity forms share."""
 

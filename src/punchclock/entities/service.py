@@ -3,19 +3,21 @@ fields, rates, comments, automatic numbers and Kimai's ``term`` search."""
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal, not_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from punchclock import changes
+from punchclock.activities.models import Activity
 from punchclock.auth.permissions import Caller
-from punchclock.db import utcnow
-from punchclock.entities.kinds import Entity, Kind, voter_teams
+from punchclock.db import upsert, utcnow
+from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, Entity, Kind, voter_teams
 from punchclock.entities.models import MetaFieldDefinition
+from punchclock.kimai.datetimes import zone
 from punchclock.kimai.errors import BadRequest, Forbidden, NotFound
 from punchclock.kimai.forms import (
     INVALID_CHOICE,
@@ -31,7 +33,10 @@ from punchclock.kimai.forms import (
     submit,
     text,
 )
+from punchclock.kimai.numbers import next_free_number
+from punchclock.projects.models import Project
 from punchclock.teams.models import TeamMember
+from punchclock.timesheets.models import Timesheet
 from punchclock.users.models import User
 
 # Ids are 32-bit integers in the database: a larger one names no row (and PostgreSQL would refuse it).
@@ -64,10 +69,35 @@ def load(session: Session, *, caller: Caller, kind: Kind, entity_id: int, attrib
 
 
 def delete(session: Session, *, caller: Caller, kind: Kind, entity_id: int) -> None:
+    """Delete with everything that hangs on it (the foreign keys cascade, as in Kimai); each
+    removed customer, project, activity and timesheet is recorded as deleted."""
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("delete",))
+    removed = _cascade(session, kind, entity_id)
     session.delete(entity)
     session.flush()
-    changes.record(session, entity=kind.name, entity_id=entity_id, op="delete")
+    for name, ids in removed:
+        for removed_id in ids:
+            changes.record(session, entity=name, entity_id=removed_id, op="delete")
+
+
+def _cascade(session: Session, kind: Kind, entity_id: int) -> list[tuple[str, list[int]]]:
+    """What deleting ``entity_id`` removes: itself, its projects, activities and timesheets."""
+    projects = select(Project.id).where(Project.customer_id == entity_id)
+    if kind is PROJECT:
+        projects = select(literal(entity_id))
+    activities = select(Activity.id).where(Activity.project_id.in_(projects))
+    if kind is ACTIVITY:
+        activities = select(literal(entity_id))
+    timesheets = select(Timesheet.id).where(
+        or_(Timesheet.activity_id.in_(activities), Timesheet.project_id.in_(projects))
+    )
+    found = [(kind.name, [entity_id])]
+    if kind is CUSTOMER:
+        found.append((PROJECT.name, list(session.scalars(projects))))
+    if kind is not ACTIVITY:
+        found.append((ACTIVITY.name, list(session.scalars(activities))))
+    found.append(("timesheet", list(session.scalars(timesheets))))
+    return found
 
 
 # --- meta fields ---------------------------------------------------------------------------------
@@ -106,16 +136,28 @@ def set_meta(
     if not isinstance(name, str) or not isinstance(value, str):
         raise BadRequest()
     declared = declared_meta_fields(session, entity_type=kind.name, configured=configured)
-    stored = {row.name.lower(): row for row in entity.meta}
-    canonical = {known.lower(): known for known in declared}
-    row = stored.get(name.lower())
-    if row is not None:
-        row.value = value
-    elif name.lower() in canonical:
-        known = canonical[name.lower()]
-        entity.meta.append(kind.meta_model(name=known, value=value, visible=declared[known]))
-    else:
+    # A stored value stays settable even when its declaration was removed (as in Kimai).
+    known = {row.name.lower(): (row.name, row.visible) for row in entity.meta}
+    for declared_name, visible in declared.items():
+        known.setdefault(declared_name.lower(), (declared_name, visible))
+    if name.lower() not in known:
         raise NotFound()
+    stored_name, visible = known[name.lower()]
+    # One statement, so two first writes of the same field cannot collide.
+    upsert(
+        session,
+        kind.meta_model.__table__,
+        {
+            "entity_id": entity_id,
+            "name": stored_name,
+            "value": value,
+            "visible": visible,
+            "modified_at": utcnow(),
+        },
+        keys=("entity_id", "name"),
+        update=("value", "modified_at"),
+    )
+    session.expire(entity, ["meta"])
     touch(session, kind=kind, entity=entity)
     return entity
 
@@ -185,17 +227,25 @@ def add_rate(session: Session, *, caller: Caller, kind: Kind, entity_id: int, da
     defaults = {"user_id": None, "rate": 0.0, "internal_rate": None, "fixed": False}
     submission = submit(fields, data, current=defaults, clear_missing=False, extra_checks=unique)
     row = rate(entity_id=entity_id, **{**defaults, **submission.changes})
-    session.add(row)
+    try:
+        with session.begin_nested():  # the unique index decides when two requests race
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        fail(fields, {"user": ["This value is already used."]})
     touch(session, kind=kind, entity=entity)
     return row
 
 
 def delete_rate(session: Session, *, caller: Caller, kind: Kind, entity_id: int, rate_id: int) -> None:
+    # Kimai's order: unknown entity or rate 404, then the permission, then another entity's rate 404.
     entity = get_or_404(session, kind, entity_id)
     row = find(session, kind.rate_model, rate_id)
-    if row is None or row.entity_id != entity_id:
+    if row is None:
         raise NotFound()
     require(caller, "edit", kind, entity)
+    if row.entity_id != entity_id:
+        raise NotFound()
     session.delete(row)
     touch(session, kind=kind, entity=entity)
 
@@ -231,12 +281,13 @@ def add_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int,
 
 
 def _own_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int, comment_id: int) -> Any:
-    entity = load(
-        session, caller=caller, kind=kind, entity_id=entity_id, attributes=("view", "edit", "comments")
-    )
+    """Kimai's order: both path entities 404, then the permissions, then another entity's comment 403."""
+    entity = get_or_404(session, kind, entity_id)
     row = find(session, kind.comment_model, comment_id)
     if row is None:
         raise NotFound()
+    for attribute in ("view", "edit", "comments"):
+        require(caller, attribute, kind, entity)
     if row.entity_id != entity_id:
         raise Forbidden()
     return entity, row
@@ -244,7 +295,10 @@ def _own_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int
 
 def pin_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: int, comment_id: int) -> Any:
     entity, row = _own_comment(session, caller=caller, kind=kind, entity_id=entity_id, comment_id=comment_id)
-    row.pinned = not row.pinned
+    comment = kind.comment_model
+    # Toggled in SQL: two concurrent pins cancel out instead of one being lost.
+    session.execute(update(comment).where(comment.id == row.id).values(pinned=not_(comment.pinned)))
+    session.refresh(row)
     touch(session, kind=kind, entity=entity)
     return row
 
@@ -257,26 +311,29 @@ def delete_comment(session: Session, *, caller: Caller, kind: Kind, entity_id: i
 
 # --- numbers and search ------------------------------------------------------------------------------
 
-_NUMBER_FORMAT = re.compile(r"\{([a-z]{2}),(\d+)\}")
+# Each kind's own counter placeholder in a number format; another kind's counter stays literal text.
+COUNTERS = {"customer": "cc", "project": "pc", "activity": "ac"}
 
 
-def next_number(session: Session, *, model: Any, number_format: str) -> str | None:
-    """Kimai's automatic number: ``{cc,4}`` zero-padded to 4, skipping numbers in use.
-
-    Kimai's counter renders the row count plus two (an empty table gives 0002, one row 0003, as
-    its own API tests expect); clients comparing numbers with Kimai's get the same. Like Kimai it
-    gives up (no number) after about a hundred numbers in use, e.g. with a format without counter.
-    """
+def next_number(session: Session, *, kind: Kind, number_format: str, timezone: str) -> str | None:
+    """Kimai's automatic number (see ``kimai.numbers``), skipping numbers in use; None for an empty
+    format or when no free number turns up. Dates in the format are the caller's today."""
+    model = kind.model
+    if session.get_bind().dialect.name == "postgresql":
+        # Concurrent creates would otherwise pick the same number; SQLite writers are serialised anyway.
+        session.execute(select(func.pg_advisory_xact_lock(_NUMBERING_LOCKS[kind.name])))
     count = session.scalar(select(func.count()).select_from(model)) or 0
-    for candidate in range(count + 2, count + 103):
-        number = _NUMBER_FORMAT.sub(partial(_pad, str(candidate)), number_format)
-        if not session.scalar(select(exists().where(model.number == number))):
-            return number
-    return None
+    return next_free_number(
+        number_format,
+        count=count,
+        today=dt.datetime.now(zone(timezone)).date(),
+        taken=lambda number: bool(session.scalar(select(exists().where(model.number == number)))),
+        counter_names=frozenset({COUNTERS[kind.name]}),
+    )
 
 
-def _pad(digits: str, match: re.Match[str]) -> str:
-    return digits.zfill(int(match.group(2)))
+# Transaction-scoped PostgreSQL advisory lock keys, one per kind.
+_NUMBERING_LOCKS = {"customer": 7_100_001, "project": 7_100_002, "activity": 7_100_003}
 
 
 def number_taken(session: Session, *, model: Any, number: str | None, own_id: int | None) -> bool:
@@ -333,8 +390,3 @@ def term_filter(term: str, columns: Iterable[Any], meta_model: Any, entity_id: A
         pattern = _like(word)
         clauses.append(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
     return and_(*clauses) if clauses else and_(True)
-
-
-def check_form(fields: tuple[Field, ...], errors: dict[str, list[str]]) -> None:
-    if errors:
-        fail(fields, errors)

@@ -4,6 +4,9 @@ JSON is turned into what an HTML form would have posted: every scalar becomes a 
 is ``"1"``, ``false`` is null and ``null`` is ``""``. URL-encoded and multipart bodies with PHP
 bracket keys (``members[0][user]=2``) are accepted too. Keys are converted from snake_case to
 camelCase at every depth; two keys meeting after conversion are a bad request.
+
+Hostile bodies are refused before they cost anything: more than ``MAX_BODY_BYTES`` is 413, more
+than ``MAX_DEPTH`` nested arrays/objects (or bracket levels in a form key) is 400.
 """
 
 from __future__ import annotations
@@ -14,8 +17,13 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Message
 
-from punchclock.kimai.errors import BadRequest
+from punchclock.kimai.errors import BadRequest, KimaiError
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+"""Containers a body may nest, the top-level object included (``{"a": [1]}`` is 2 deep)."""
 
 _SNAKE = re.compile(r"_([a-zA-Z0-9])")
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
@@ -38,17 +46,20 @@ def php_string(value: Any) -> str | None:
     return str(value)
 
 
-def formify(value: Any) -> Any:
+def formify(value: Any, depth: int = 1) -> Any:
+    """Decoded JSON as form strings; ``depth`` is the nesting level of ``value`` itself."""
+    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+        raise BadRequest()
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         for key, item in value.items():
             name = camelize(str(key))
             if name in result:
                 raise BadRequest()
-            result[name] = formify(item)
+            result[name] = formify(item, depth + 1)
         return result
     if isinstance(value, list):
-        return [formify(item) for item in value]
+        return [formify(item, depth + 1) for item in value]
     text = php_string(value)
     if text is not None and "\x00" in text:
         # PostgreSQL cannot store NUL in text: refuse it on every backend rather than fail later.
@@ -59,6 +70,8 @@ def formify(value: Any) -> Any:
 def _assign(target: dict[str, Any], key: str, value: str) -> None:
     head, _, rest = key.partition("[")
     path = [head, *_BRACKETS.findall("[" + rest)] if rest else [head]
+    if len(path) > MAX_DEPTH:  # the top-level object is one level: a[b]=1 is 2 deep
+        raise BadRequest()
     node: Any = target
     for index, part in enumerate(path):
         last = index == len(path) - 1
@@ -73,16 +86,16 @@ def _assign(target: dict[str, Any], key: str, value: str) -> None:
 
 
 def _lists(value: Any) -> Any:
-    """PHP arrays with keys 0..n-1 become lists, like JSON arrays do."""
+    """PHP arrays with keys 0..n-1 become lists, like JSON arrays do ("01" is a string key in PHP).
+
+    The depth is bounded by ``_assign``.
+    """
     if not isinstance(value, dict):
         return value
     converted = {key: _lists(item) for key, item in value.items()}
-    if (
-        converted
-        and all(key.isdigit() for key in converted)
-        and sorted(map(int, converted)) == list(range(len(converted)))
-    ):
-        return [converted[str(i)] for i in range(len(converted))]
+    indexes = [str(i) for i in range(len(converted))]
+    if converted and set(converted) == set(indexes):
+        return [converted[i] for i in indexes]
     return converted
 
 
@@ -97,14 +110,38 @@ async def read_body(request: Request) -> Any:
     return cached
 
 
+async def _read(request: Request) -> bytes:
+    """The body, refused with 413 once it passes ``MAX_BODY_BYTES`` (announced or actually sent)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_BODY_BYTES):
+        raise KimaiError(413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise KimaiError(413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _multipart(request: Request, raw: bytes) -> list[tuple[str, str]]:
+    """The text fields of a multipart body already read into ``raw`` (files are ignored)."""
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async with Request(request.scope, replay).form() as form:
+        return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
 async def _decode(request: Request) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    raw = await request.body()
+    raw = await _read(request)
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         pairs: list[tuple[str, str]]
         if content_type == "multipart/form-data":
-            form = await request.form()
-            pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            pairs = await _multipart(request, raw)
         else:
             pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
         data: dict[str, Any] = {}

@@ -10,6 +10,7 @@ envelope, one ``children`` key per field.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -118,15 +119,25 @@ def submit(
             continue
         merged[f.target] = value
         changes[f.target] = value
+    unreadable = set(errors)
     for f in fields:
-        if f.name in errors:
+        if f.name in unreadable:
             continue
         messages = [m for m in (check(merged.get(f.target)) for check in f.checks) if m]
         if messages:
             errors[f.name] = messages
-    if extra_checks and not errors and not global_errors:
+    if extra_checks:
+        # Symfony validates the entity even when some fields failed and reports every violation at
+        # once; a field whose value could not be read keeps its invalid message alone (Symfony maps
+        # no violation onto a field that failed to transform).
         for name, messages in extra_checks(merged).items():
-            errors.setdefault(name, []).extend(messages)
+            if name in unreadable:
+                continue
+            listed = errors.setdefault(name, [])
+            for message in messages:
+                if message not in listed:
+                    listed.append(message)
+    errors = {name: messages for name, messages in errors.items() if messages}
     if errors or global_errors:
         fail(fields, errors, global_errors)
     return Submission(changes)
@@ -176,7 +187,17 @@ def choice(options: Callable[[], Iterable[str]] | Iterable[str], message: str = 
     return parse
 
 
-_MONEY = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+# Symfony's number transformers refuse PHP_INT_MAX and beyond ("no clear idea what infinity looks like").
+LIMIT = 2**63
+_DECIMAL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
+
+
+def parse_decimal(value: str) -> float | None:
+    """``12``, ``-12.5`` or ``12,5`` (ASCII digits); None when malformed or not below ``LIMIT`` in size."""
+    if not _DECIMAL.fullmatch(value):
+        return None
+    number = float(value.replace(",", "."))  # float() has no digit limit: huge values become inf
+    return number if math.isfinite(number) and abs(number) < LIMIT else None
 
 
 def number(message: str = "Please enter a valid money amount.") -> Parser:
@@ -184,23 +205,39 @@ def number(message: str = "Please enter a valid money amount.") -> Parser:
         value = text(raw)
         if value is None:
             return None
-        if not _MONEY.match(value):
+        parsed = parse_decimal(value)
+        if parsed is None:
             raise FieldError(message)
-        return float(value.replace(",", "."))
+        return parsed
 
     return parse
 
 
 money = number()
 
+MAX_ID_DIGITS = 10
+UNKNOWN_ID = 2**31
+"""What ``parse_id`` gives for more than ``MAX_ID_DIGITS`` digits: beyond any 32-bit row id."""
+
+
+def parse_id(value: str) -> int | None:
+    """An id in ASCII digits (``str.isdigit()`` also accepts "²"), or None. A longer number than any
+    row id is ``UNKNOWN_ID``, so callers treat it as unknown (and int() never sees thousands of digits)."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    if len(value.lstrip("0")) > MAX_ID_DIGITS:
+        return UNKNOWN_ID
+    return int(value)
+
 
 def integer_id(raw: Any) -> int | None:
     value = text(raw)
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()):  # str.isdigit() also accepts "²"
+    parsed = parse_id(value)
+    if parsed is None:
         raise FieldError(INVALID_CHOICE)
-    return int(value)
+    return parsed
 
 
 def id_list(raw: Any) -> list[int]:
@@ -211,36 +248,48 @@ def id_list(raw: Any) -> list[int]:
         raw = list(raw.values())  # form bodies with explicit keys (teams[3]=1)
     if not isinstance(raw, list):
         raise FieldError(INVALID_CHOICE)
-    items = raw
     result: list[int] = []
-    for item in items:
-        value = text(item) if not isinstance(item, dict | list) else "x"
-        if value is None or not (value.isascii() and value.isdigit()):
+    for item in raw:
+        value = None if isinstance(item, dict | list) else text(item)
+        parsed = None if value is None else parse_id(value)
+        if parsed is None:
             raise FieldError(INVALID_CHOICE)
-        result.append(int(value))
+        result.append(parsed)
     return result
 
 
-_DURATION_HOURS = re.compile(r"^-?\d+(?:[.,]\d+)?$")
-_DURATION_CLOCK = re.compile(r"^(-?\d+):([0-5]?\d)(?::([0-5]?\d))?$")
-_DURATION_UNITS = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.IGNORECASE)
+_DURATION_CLOCK = re.compile(r"(-?)([0-9]+):([0-5]?[0-9])(?::([0-5]?[0-9]))?")
+_DURATION_UNITS = re.compile(r"(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?", re.IGNORECASE)
+
+
+def _seconds(
+    hours: str | None, minutes: str | None, seconds: str | None, *, negative: bool = False
+) -> int | None:
+    """The digits of each unit in seconds; None when one has more digits than any duration below ``LIMIT``."""
+    counts = [digits or "0" for digits in (hours, minutes, seconds)]
+    if any(len(digits.lstrip("0")) > 19 for digits in counts):
+        return None
+    h, m, s = map(int, counts)
+    total = h * 3600 + m * 60 + s
+    return -total if negative else total
 
 
 def parse_duration(value: str) -> int | None:
-    """Kimai's duration string in seconds: decimal hours, H:MM[:SS], or 1h30m10s. None if malformed."""
+    """Kimai's duration string in seconds: decimal hours, H:MM[:SS], or 1h30m10s. None if malformed
+    or not below ``LIMIT`` seconds in size."""
     value = value.strip()
-    if _DURATION_HOURS.match(value):
-        return round(float(value.replace(",", ".")) * 3600)
-    clock = _DURATION_CLOCK.match(value)
-    if clock:
-        hours, minutes, seconds = int(clock.group(1)), int(clock.group(2)), int(clock.group(3) or 0)
-        sign = -1 if value.startswith("-") else 1
-        return sign * (abs(hours) * 3600 + minutes * 60 + seconds)
-    units = _DURATION_UNITS.match(value)
-    if units and any(units.groups()):
-        hours, minutes, seconds = (int(g or 0) for g in units.groups())
-        return hours * 3600 + minutes * 60 + seconds
-    return None
+    hours = parse_decimal(value)
+    total: int | None
+    if hours is not None:
+        total = round(hours * 3600)
+    elif clock := _DURATION_CLOCK.fullmatch(value):
+        sign, *units = clock.groups()
+        total = _seconds(*units, negative=sign == "-")
+    elif (parts := _DURATION_UNITS.fullmatch(value)) and any(parts.groups()):
+        total = _seconds(*parts.groups())
+    else:
+        return None
+    return total if total is not None and abs(total) < LIMIT else None
 
 
 def duration(raw: Any) -> int | None:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from fastapi import Query
 from pydantic import StringConstraints
 
+from punchclock.kimai.forms import parse_id
+
 Visible = Annotated[
     Literal["1", "2", "3"], Query(description="1 = visible only (default), 2 = hidden only, 3 = both")
 ]
@@ -35,7 +37,7 @@ def id_list_param(name: str, description: str) -> object:
 
 
 def as_ids(values: list[str] | None, single: str | None = None) -> list[int]:
-    # Kimai's \d+ (PCRE with /u) also passes digits such as "٣", which then name no row and are
-    # ignored like any unknown id; int() would read them as 3.
+    """Validated id parameters as ints. Kimai's \\d+ (PCRE with /u) also passes digits such as "٣",
+    which then name no row and are dropped like any unknown id (int() would read them as 3)."""
     raw = [*(values or []), *([single] if single is not None else [])]
-    return [int(v) for v in raw if v.isascii()]
+    return [i for i in map(parse_id, raw) if i is not None]

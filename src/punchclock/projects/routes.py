@@ -28,6 +28,8 @@ async def list_projects(
     ctx: Ctx,
     customer: Annotated[str | None, Query(pattern=r"^\d+$", description="A customer id")] = None,
     customers: Annotated[list[str] | None, Query(alias="customers[]", description="Customer ids")] = None,
+    # The bare name of the array parameter: Kimai refuses a scalar there (400).
+    customers_scalar: Annotated[str | None, Query(alias="customers", include_in_schema=False)] = None,
     visible: Visible = "1",
     start: DateParam = None,
     end: DateParam = None,
@@ -49,7 +51,7 @@ async def list_projects(
     end_at = parse_date_or_datetime(end, tz) if end and not ignore_dates else None
     if not ignore_dates and ((start and begin_at is None) or (end and end_at is None)):
         raise BadRequest()
-    if customers and not all(c.isdecimal() for c in customers):
+    if customers_scalar is not None or (customers and not all(c.isdecimal() for c in customers)):
         raise BadRequest()
 
     def work(s: Session) -> list[dict[str, Any]]:

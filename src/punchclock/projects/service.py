@@ -16,12 +16,12 @@ from punchclock.customers.models import Customer
 from punchclock.customers.service import visible_to as customer_visible_to
 from punchclock.entities import fields as common
 from punchclock.entities.access import check_filter_access, open_to, parent_choice
-from punchclock.entities.crud import EditSpec
+from punchclock.entities.crud import EditSpec, default_number_format
 from punchclock.entities.kinds import CUSTOMER, PROJECT, voter_teams
 from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, load, next_number, ordered, term_filter
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
-from punchclock.kimai.errors import Forbidden
+from punchclock.kimai.errors import ActionFailed, Forbidden
 from punchclock.kimai.forms import Field, FieldError, checkbox, length, not_null, text
 from punchclock.projects.models import Project, ProjectMeta, ProjectRate
 from punchclock.teams.models import TeamCustomer, TeamProject
@@ -157,7 +157,6 @@ def _dates_in_caller_zone(project: Project, caller: Caller, changed: dict[str, A
 
 
 EDIT = EditSpec(
-    number_format="{pc,4}",
     kind=PROJECT,
     fields=_fields,
     defaults=lambda caller: {
@@ -189,17 +188,24 @@ _COPIED = ("comment", "invoice_text", "visible", "billable", "color", "budget", 
 
 
 def duplicate_project(
-    session: Session, *, caller: Caller, project_id: int, number_format: str = "{pc,4}"
+    session: Session, *, caller: Caller, project_id: int, number_format: str | None = None
 ) -> Project:
     """A copy named ``<name> [COPY]`` with its teams, rates, custom fields and (visible) activities;
     comments are not copied."""
     original: Project = load(session, caller=caller, kind=PROJECT, entity_id=project_id, attributes=("edit",))
     if not (caller.can("create_project") and caller.can("create_activity")):
         raise Forbidden()
+    name = original.name + " [COPY]"
+    number_format = default_number_format(PROJECT) if number_format is None else number_format
+    number = next_number(session, kind=PROJECT, number_format=number_format, timezone=caller.timezone)
+    # The copy is validated like any project; a failure is Kimai's action error, not a form error.
+    problems = {"name": length(2, 150)(name), "number": length(maximum=10)(number)}
+    if any(problems.values()):
+        raise ActionFailed({field: [message] for field, message in problems.items() if message})
     copy = Project(
-        name=(original.name + " [COPY]")[:150],
+        name=name,
         customer_id=original.customer_id,
-        number=next_number(session, model=Project, number_format=number_format),
+        number=number,
         order_number=original.order_number,
         order_date=original.order_date,
         # A project that ended is continued: the copy starts where the original ended.

@@ -1048,3 +1048,19 @@ def test_number_formats_render_as_in_kimai(
         customer = make_customer(api, "Acme")["id"]
         numbers = [make_project(api, f"P{i}", customer)["number"] for i in range(2)]
     assert numbers == expected
+
+
+def test_clearing_a_date_does_not_shift_the_others(api: Api) -> None:
+    """Dates show in the zone they were entered in; a PATCH from another zone that sets no new date
+    keeps that zone (Kimai switches only for a changed value)."""
+    customer = make_customer(api, "Acme")["id"]
+    project = make_project(api, "Web", customer, start="2024-05-01", orderDate="2024-05-01", end="2024-06-30")
+    patched = api.patch(f"/api/projects/{project['id']}", json={"end": None}, as_="admin")  # New York
+    assert patched.status_code == 200
+    assert (patched.json()["start"], patched.json()["orderDate"], patched.json()["end"]) == (
+        "2024-05-01",
+        "2024-05-01",
+        None,
+    )
+    moved = api.patch(f"/api/projects/{project['id']}", json={"end": "2024-07-31T00:00:00"}, as_="admin")
+    assert moved.json()["end"] == "2024-07-31"

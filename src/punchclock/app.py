@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     _install_docs(app)
     _install_error_handlers(app)
+    # Added last, so outermost: redirects and routing answers carry the CORS headers too.
+    app.add_middleware(KimaiRouting)
     if settings.cors_allow_origin:
         app.add_middleware(
             CORSMiddleware,
@@ -85,7 +87,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             expose_headers=EXPOSED_HEADERS,
             max_age=3600,
         )
-    app.add_middleware(KimaiRouting)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -116,7 +117,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        return json_response({"code": exc.status_code, "message": reason(exc.status_code)}, exc.status_code)
+        body = {"code": exc.status_code, "message": reason(exc.status_code)}
+        return json_response(body, exc.status_code, dict(exc.headers or {}))  # keeps Allow on a 405
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameter(_request: Request, exc: RequestValidationError) -> Response:

@@ -53,16 +53,19 @@ def documented(
     return kwargs
 
 
-def body(model: type[BaseModel], *, array: bool = False) -> dict[str, Any]:
-    """``openapi_extra`` describing a request body; the body itself is read by the Kimai form layer."""
+def body(model: type[BaseModel], *, array: bool = False, partial: bool = False) -> dict[str, Any]:
+    """``openapi_extra`` describing a request body; the body itself is read by the Kimai form layer.
+    ``partial``: a PATCH, where every key may be left out."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     schema.pop("$defs", None)
+    if partial:
+        schema.pop("required", None)
     if array:
         schema = {"type": "array", "items": schema}
     content = {"schema": schema}
     return {
         "requestBody": {
-            "required": True,
+            "required": not partial,
             "content": {"application/json": content, "application/x-www-form-urlencoded": content},
         }
     }

@@ -112,7 +112,7 @@ def _fields(session: Session, caller: Caller, activity: Activity | None) -> tupl
     if activity is None:
         result.append(common.teams_field(session, caller))
     result.append(common.COLOR_FIELD)
-    result += common.budget_fields(
+    result += common.budget_form_fields(
         money_allowed=caller.may("budget", "activity", teams),
         time_allowed=caller.may("time", "activity", teams),
     )
@@ -123,5 +123,5 @@ def _fields(session: Session, caller: Caller, activity: Activity | None) -> tupl
 EDIT = EditSpec(
     kind=ACTIVITY,
     fields=_fields,
-    defaults=lambda caller: {"visible": True, "billable": True, "budget": 0.0, "time_budget": 0},
+    defaults=lambda caller: dict(common.LISTED_DEFAULTS),
 )

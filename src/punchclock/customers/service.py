@@ -109,7 +109,7 @@ def _fields(session: Session, caller: Caller, customer: Customer | None) -> tupl
     if customer is None:
         result.append(common.teams_field(session, caller))
     result.append(common.COLOR_FIELD)
-    result += common.budget_fields(
+    result += common.budget_form_fields(
         money_allowed=caller.may("budget", "customer", teams),
         time_allowed=caller.may("time", "customer", teams),
     )
@@ -117,15 +117,7 @@ def _fields(session: Session, caller: Caller, customer: Customer | None) -> tupl
     return tuple(result)
 
 
-_DEFAULTS: dict[str, Any] = {
-    "country": "DE",
-    "language": "en",
-    "currency": "EUR",
-    "visible": True,
-    "billable": True,
-    "budget": 0.0,
-    "time_budget": 0,
-}
+_DEFAULTS: dict[str, Any] = {**common.LISTED_DEFAULTS, "country": "DE", "language": "en", "currency": "EUR"}
 
 EDIT = EditSpec(
     kind=CUSTOMER,

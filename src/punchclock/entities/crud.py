@@ -35,8 +35,11 @@ class EditSpec:
     defaults: Callable[[Caller], dict[str, Any]]
     # Entity-level rules beyond the unique number, on the merged values.
     rules: Callable[[dict[str, Any]], dict[str, list[str]]] = field(default=lambda merged: {})
-    # Adjusts the entity after the submitted changes were applied (changes = attribute -> value).
-    after: Callable[[Any, Caller, dict[str, Any]], None] = field(default=lambda entity, caller, changed: None)
+    # Adjusts the entity after the submitted changes were applied: (entity, caller, changed, before),
+    # both attribute -> value; ``before`` is empty for a new entity.
+    after: Callable[[Any, Caller, dict[str, Any], dict[str, Any]], None] = field(
+        default=lambda entity, caller, changed, before: None
+    )
 
 
 def default_number_format(kind: Kind) -> str:
@@ -90,7 +93,7 @@ def create(
     teams = values.pop("teams", [])
     entity = kind.model(**values)
     entity.teams = teams
-    spec.after(entity, caller, submission.changes)
+    spec.after(entity, caller, submission.changes, {})
     session.add(entity)
     session.flush()
     session.refresh(entity)
@@ -109,16 +112,17 @@ def update(
 ) -> Any:
     kind = spec.kind
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("edit",))
+    before = columns(entity)
     submission = submit(
         spec.fields(session, caller, entity),
         data,
-        current=columns(entity),
+        current=before,
         clear_missing=False,
         extra_checks=_checks(session, spec, entity.id, allow_duplicates),
     )
     for attr, value in budget_defaults(dict(submission.changes)).items():
         setattr(entity, attr, value)
-    spec.after(entity, caller, submission.changes)
+    spec.after(entity, caller, submission.changes, before)
     session.flush()
     session.refresh(entity)
     changes.record(session, entity=kind.name, entity_id=entity.id, op="upsert")

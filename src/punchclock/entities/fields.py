@@ -26,6 +26,9 @@ from punchclock.kimai.forms import (
 )
 from punchclock.teams.models import Team
 
+# What a new customer, project or activity is before its form is applied.
+LISTED_DEFAULTS: dict[str, Any] = {"visible": True, "billable": True, "budget": 0.0, "time_budget": 0}
+
 MAX_BUDGET = 900_000_000_000
 MAX_TIME_BUDGET = 2_145_600_000
 
@@ -38,7 +41,7 @@ COLOR_FIELD = Field("color", choice(frozenset(COLOR_CHOICES.values())))
 """A configured colour, matched exactly (Kimai does not keep a stored colour outside the palette)."""
 
 
-def budget_fields(*, money_allowed: bool, time_allowed: bool) -> tuple[Field, ...]:
+def budget_form_fields(*, money_allowed: bool, time_allowed: bool) -> tuple[Field, ...]:
     fields: list[Field] = []
     if money_allowed:
         fields.append(Field("budget", money, (between(0, MAX_BUDGET),)))

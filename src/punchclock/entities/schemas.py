@@ -115,13 +115,15 @@ class ListedForm(BaseModel):
 
 
 class MetaFieldForm(BaseModel):
+    """Both keys are required (a missing one is 400)."""
+
     name: str
-    value: str | None = None
+    value: str
 
 
 class RateForm(BaseModel):
     user: int | None = Field(None, description="User id; empty for a rate that applies to everybody")
-    rate: float
+    rate: float = Field(0.0, description="0.0 when absent")
     internalRate: float | None = None
     isFixed: bool = False
 

@@ -137,7 +137,7 @@ def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[
     if project is None:
         result.append(common.teams_field(session, caller))
     result.append(common.COLOR_FIELD)
-    result += common.budget_fields(
+    result += common.budget_form_fields(
         money_allowed=caller.may("budget", "project", teams),
         time_allowed=caller.may("time", "project", teams),
     )
@@ -150,22 +150,21 @@ def _end_after_start(merged: dict[str, Any]) -> dict[str, list[str]]:
     return {"end": [END_BEFORE_START]} if start is not None and end is not None and end < start else {}
 
 
-def _dates_in_caller_zone(project: Project, caller: Caller, changed: dict[str, Any]) -> None:
-    """Dates are entered (and later shown) in the caller's timezone."""
-    if project.id is None or any(key in changed for key in ("order_date", "start", "end")):
+def _dates_in_caller_zone(
+    project: Project, caller: Caller, changed: dict[str, Any], before: dict[str, Any]
+) -> None:
+    """Dates are entered (and then shown) in the caller's timezone. As in Kimai, the project takes
+    the caller's zone only when a date really gets a new value: resending or clearing one must not
+    shift how the others are shown."""
+    dates = ("order_date", "start", "end")
+    if not before or any(changed.get(key) not in (None, before.get(key)) for key in dates if key in changed):
         project.timezone = caller.timezone
 
 
 EDIT = EditSpec(
     kind=PROJECT,
     fields=_fields,
-    defaults=lambda caller: {
-        "visible": True,
-        "billable": True,
-        "global_activities": True,
-        "budget": 0.0,
-        "time_budget": 0,
-    },
+    defaults=lambda caller: {**common.LISTED_DEFAULTS, "global_activities": True},
     rules=_end_after_start,
     after=_dates_in_caller_zone,
 )

@@ -13,7 +13,7 @@ from punchclock.customers.models import Customer
 from punchclock.entities import fields as common
 from punchclock.entities.access import check_filter_access, open_to, parent_choice
 from punchclock.entities.crud import EditSpec
-from punchclock.entities.kinds import ACTIVITY, PROJECT, voter_teams
+from punchclock.entities.kinds import ACTIVITY, PROJECT
 from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, ordered, term_filter
 from punchclock.kimai.forms import Field, length, text
@@ -97,8 +97,6 @@ def list_activities(
 
 
 def _fields(session: Session, caller: Caller, activity: Activity | None) -> tuple[Field, ...]:
-    # Budget fields follow the voter, which counts the project's and customer's teams too.
-    teams = voter_teams("activity", activity) if activity else set()
     result: list[Field] = [
         common.name_field(),
         Field("number", text, (length(maximum=10),)),
@@ -109,15 +107,7 @@ def _fields(session: Session, caller: Caller, activity: Activity | None) -> tupl
     if activity is None or activity.project_id is not None:
         current = activity.project_id if activity else None
         result.append(Field("project", parent_choice(session, caller, PROJECT, current), attr="project_id"))
-    if activity is None:
-        result.append(common.teams_field(session, caller))
-    result.append(common.COLOR_FIELD)
-    result += common.budget_form_fields(
-        money_allowed=caller.may("budget", "activity", teams),
-        time_allowed=caller.may("time", "activity", teams),
-    )
-    result += common.flag_fields()
-    return tuple(result)
+    return (*result, *common.shared_fields(session, caller, "activity", activity))
 
 
 EDIT = EditSpec(

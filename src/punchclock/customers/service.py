@@ -71,7 +71,6 @@ def list_customers(
 
 
 def _fields(session: Session, caller: Caller, customer: Customer | None) -> tuple[Field, ...]:
-    teams = {t.id for t in customer.teams} if customer else set()
     result: list[Field] = [
         common.name_field(),
         Field("number", text, (length(maximum=50),)),
@@ -106,15 +105,7 @@ def _fields(session: Session, caller: Caller, customer: Customer | None) -> tupl
         Field("invoiceEmail", text, (email, length(maximum=75))),
         Field("buyerReference", text, (length(maximum=50),)),
     ]
-    if customer is None:
-        result.append(common.teams_field(session, caller))
-    result.append(common.COLOR_FIELD)
-    result += common.budget_form_fields(
-        money_allowed=caller.may("budget", "customer", teams),
-        time_allowed=caller.may("time", "customer", teams),
-    )
-    result += common.flag_fields()
-    return tuple(result)
+    return (*result, *common.shared_fields(session, caller, "customer", customer))
 
 
 _DEFAULTS: dict[str, Any] = {**common.LISTED_DEFAULTS, "country": "DE", "language": "en", "currency": "EUR"}

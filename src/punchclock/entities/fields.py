@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from punchclock.auth.permissions import Caller
+from punchclock.entities.kinds import voter_teams
 from punchclock.entities.service import MAX_ID
 from punchclock.kimai.colors import COLOR_CHOICES
 from punchclock.kimai.forms import (
@@ -71,6 +72,18 @@ def teams_field(session: Session, caller: Caller) -> Field:
         return allowed
 
     return Field("teams", parse)
+
+
+def shared_fields(session: Session, caller: Caller, kind: str, entity: Any) -> tuple[Field, ...]:
+    """How every listed kind's form ends: teams (new entities only), colour, the budgets the caller
+    may set on this entity (the voter's teams decide), visible and billable."""
+    teams = voter_teams(kind, entity) if entity is not None else set()
+    fields = [] if entity is not None else [teams_field(session, caller)]
+    fields.append(COLOR_FIELD)
+    fields += budget_form_fields(
+        money_allowed=caller.may("budget", kind, teams), time_allowed=caller.may("time", kind, teams)
+    )
+    return (*fields, *flag_fields())
 
 
 def budget_defaults(values: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from punchclock.customers.service import visible_to as customer_visible_to
 from punchclock.entities import fields as common
 from punchclock.entities.access import check_filter_access, open_to, parent_choice
 from punchclock.entities.crud import EditSpec, default_number_format
-from punchclock.entities.kinds import CUSTOMER, PROJECT, voter_teams
+from punchclock.entities.kinds import CUSTOMER, PROJECT
 from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, load, next_number, ordered, term_filter
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
@@ -113,8 +113,6 @@ def _date(*, patch: bool, timezone: str, end: bool) -> Callable[[Any], dt.dateti
 
 
 def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[Field, ...]:
-    # Budget fields follow the voter, which counts the customer's teams too.
-    teams = voter_teams("project", project) if project else set()
     patch = project is not None
     tz = caller.timezone
     result: list[Field] = [
@@ -134,15 +132,7 @@ def _fields(session: Session, caller: Caller, project: Project | None) -> tuple[
         Field("end", _date(patch=patch, timezone=tz, end=True)),
         Field("globalActivities", checkbox),
     ]
-    if project is None:
-        result.append(common.teams_field(session, caller))
-    result.append(common.COLOR_FIELD)
-    result += common.budget_form_fields(
-        money_allowed=caller.may("budget", "project", teams),
-        time_allowed=caller.may("time", "project", teams),
-    )
-    result += common.flag_fields()
-    return tuple(result)
+    return (*result, *common.shared_fields(session, caller, "project", project))
 
 
 def _end_after_start(merged: dict[str, Any]) -> dict[str, list[str]]:

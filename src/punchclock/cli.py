@@ -217,6 +217,8 @@ def token_create(
             from punchclock.users.service import get_user
 
             expires_at = start_of_day(day, get_user(session, username=username).timezone)
+            if expires_at is None:  # 0001-01-01 east of UTC: before the first storable instant
+                raise Failed(f"not a date (YYYY-MM-DD): {expires}")
         api_token, plain = create_token(session, username=username, name=name, expires_at=expires_at)
         note = f", expires {expires}" if expires else ""
         err.print(

@@ -22,6 +22,8 @@ from starlette.types import Message
 from punchclock.kimai.errors import BadRequest, KimaiError
 
 MAX_BODY_BYTES = 1024 * 1024
+# Symfony 6.4's status text for 413 (Python's HTTPStatus phrase differs between versions).
+_TOO_LARGE = "Content Too Large"
 MAX_DEPTH = 32
 """Containers a body may nest, the top-level object included (``{"a": [1]}`` is 2 deep)."""
 
@@ -114,13 +116,13 @@ async def _read(request: Request) -> bytes:
     """The body, refused with 413 once it passes ``MAX_BODY_BYTES`` (announced or actually sent)."""
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_BODY_BYTES):
-        raise KimaiError(413)
+        raise KimaiError(413, _TOO_LARGE)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise KimaiError(413)
+            raise KimaiError(413, _TOO_LARGE)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -81,16 +81,25 @@ def _shown_in(instant: dt.datetime, tz: str) -> dt.datetime:
         return instant.astimezone(dt.UTC)
 
 
+def _php_offset(local: dt.datetime) -> str:
+    """PHP's ``O`` (``+0200``): whole minutes, so a local mean time offset of +00:53:28 is +0053."""
+    seconds = int((local.utcoffset() or dt.timedelta()).total_seconds())
+    hours, rest = divmod(abs(seconds), 3600)
+    return f"{'-' if seconds < 0 else '+'}{hours:02d}{rest // 60:02d}"
+
+
+# isoformat, not strftime: strftime("%Y") leaves years before 1000 unpadded on glibc.
 def format_datetime(instant: dt.datetime | None, tz: str) -> str | None:
     if instant is None:
         return None
-    return _shown_in(instant, tz).strftime("%Y-%m-%dT%H:%M:%S%z")
+    local = _shown_in(instant, tz)
+    return local.replace(tzinfo=None).isoformat(timespec="seconds") + _php_offset(local)
 
 
 def format_date(instant: dt.datetime | None, tz: str) -> str | None:
     if instant is None:
         return None
-    return _shown_in(instant, tz).strftime("%Y-%m-%d")
+    return _shown_in(instant, tz).date().isoformat()
 
 
 def wall_clock(local: dt.datetime, tz: str) -> dt.datetime | None:

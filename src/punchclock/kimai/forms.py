@@ -266,8 +266,8 @@ def _seconds(
     hours: str | None, minutes: str | None, seconds: str | None, *, negative: bool = False
 ) -> int | None:
     """The digits of each unit in seconds; None when one has more digits than any duration below ``LIMIT``."""
-    counts = [digits or "0" for digits in (hours, minutes, seconds)]
-    if any(len(digits.lstrip("0")) > 19 for digits in counts):
+    counts = [(digits or "").lstrip("0") or "0" for digits in (hours, minutes, seconds)]
+    if any(len(digits) > 19 for digits in counts):
         return None
     h, m, s = map(int, counts)
     total = h * 3600 + m * 60 + s

@@ -65,10 +65,12 @@ def list_projects(
         for moment in (start, end):
             if moment is not None:
                 # Kimai compares calendar dates of the UTC values (SQL DATE() on its UTC columns).
-                day = dt.datetime.combine(moment.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
+                day = moment.astimezone(dt.UTC).date()
+                first = dt.datetime.combine(day, dt.time(), dt.UTC)
+                last = dt.datetime.combine(day, dt.time.max, dt.UTC)  # no next midnight after 9999-12-31
                 query = query.where(
-                    or_(Project.start.is_(None), Project.start < day + dt.timedelta(days=1)),
-                    or_(Project.end.is_(None), Project.end >= day),
+                    or_(Project.start.is_(None), Project.start <= last),
+                    or_(Project.end.is_(None), Project.end >= first),
                 )
     if global_activities is not None:
         query = query.where(Project.global_activities.is_(global_activities))
@@ -105,9 +107,11 @@ def _date(*, patch: bool, timezone: str, end: bool) -> Callable[[Any], dt.dateti
             day = dt.date.fromisoformat(value[:10]) if valid else None
         else:
             day = parse_date(value)
-        if day is None:
+        # A day whose first (last) second cannot be held in UTC (0001-01-01 east of UTC) is invalid too.
+        moment = None if day is None else (end_of_day if end else start_of_day)(day, timezone)
+        if moment is None:
             raise FieldError("Please enter a valid date.")
-        return end_of_day(day, timezone) if end else start_of_day(day, timezone)
+        return moment
 
     return parse
 

@@ -290,7 +290,7 @@ def test_a_bad_setting_is_one_line_and_exit_1(sqlite_cli: Cli) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: invalid settings: ")
-    assert "unknown timezone 'Mars/Olympus' [type=value_error" in result.stderr
+    assert "PUNCHCLOCK_DEFAULT_TIMEZONE: unknown timezone 'Mars/Olympus'" in result.stderr
     assert result.stderr.count("\n") == 1
 
 

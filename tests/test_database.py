@@ -460,3 +460,11 @@ def test_two_processes_write_one_sqlite_file(sqlite_url: str) -> None:
     # Each write saw the committed count: the automatic numbers ({cc,4} is count + 2, as in Kimai)
     # run 0002…0401 without a gap or a duplicate.
     assert sorted(numbers) == [f"{n:04}" for n in range(2, 2 * count + 2)]
+
+
+def test_postgresql_sessions_run_in_utc(database: Database) -> None:
+    """Stored instants read back the same whatever the server's own timezone."""
+    if database.is_sqlite:
+        pytest.skip("SQLite has no session timezone")
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SHOW timezone")).scalar() == "UTC"

@@ -76,14 +76,10 @@ RATE_FORM = ("user", "rate", "internalRate", "isFixed")
 HUGE = "9" * 5000  # int() refuses more than 4300 digits
 MAX_ROW_ID = 2**31 - 1
 
-# Needs the projects/service.py change described with this layer's change (start_of_day/end_of_day
-# return None for a day that cannot be held; the list filter must not build the day after 9999-12-31).
-# Strict: once that change is in, these pass and the mark must go.
-
 
 def raw_request(api: Api, method: str, url: str, *, as_: str | None = "super", **kwargs: Any) -> Any:
-    """A request past the spec check: for statuses and methods the OpenAPI document has no room for
-    (413 on any body, HEAD on every GET route)."""
+    """A request past the spec check: for what the OpenAPI document has no room for (HEAD on every
+    GET route, a body on a GET)."""
     headers = api.headers(as_, kwargs.pop("headers", None))
     return api.client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
 
@@ -170,9 +166,7 @@ def test_odd_form_indexes_are_keys_not_list_positions(api: Api, key: str) -> Non
 @pytest.mark.parametrize("as_", [None, "super"])
 def test_a_body_over_one_mebibyte_is_413(api: Api, as_: str | None) -> None:
     raw = json.dumps({"name": "x" * MAX_BODY_BYTES})
-    response = raw_request(
-        api, "POST", "/api/projects", content=raw, headers={"Content-Type": "application/json"}, as_=as_
-    )
+    response = api.post("/api/projects", content=raw, headers={"Content-Type": "application/json"}, as_=as_)
     assert response.status_code == 413
     assert response.json() == TOO_LARGE
 
@@ -186,9 +180,7 @@ def test_a_streamed_body_over_one_mebibyte_is_413(api: Api) -> None:
             yield b"x" * 1024
         yield b'"}'
 
-    response = raw_request(
-        api, "POST", "/api/customers", content=chunks(), headers={"Content-Type": "application/json"}
-    )
+    response = api.post("/api/customers", content=chunks(), headers={"Content-Type": "application/json"})
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json() == TOO_LARGE

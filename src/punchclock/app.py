@@ -143,6 +143,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "legacyToken": {"type": "apiKey", "in": "header", "name": "X-AUTH-TOKEN"},
     }
     schema["security"] = [{"apiToken": []}, {"legacyUser": [], "legacyToken": []}]
+    # Every request body is capped (see kimai.body): writes may answer 413.
+    too_large = {
+        "description": "The request body is larger than 1 MiB",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for operations in schema["paths"].values():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
+                operation["responses"].setdefault("413", too_large)
     _drop_fastapi_422(schema)
     app.openapi_schema = schema
     return schema

@@ -54,12 +54,18 @@ class Failed(Exception):
 
 
 def _settings(database_url: str | None):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
     from punchclock.config import Settings
 
     try:
         return Settings(database_url=database_url) if database_url else Settings()
-    except Exception as exc:  # pydantic's message names the bad setting
-        raise Failed(f"invalid settings: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PUNCHCLOCK_{'_'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise Failed(f"invalid settings: {problems}") from None
 
 
 def _database(database_url: str | None):  # type: ignore[no-untyped-def]

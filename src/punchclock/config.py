@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 from functools import lru_cache
-from zoneinfo import available_timezones
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from punchclock.kimai.datetimes import is_timezone
 from punchclock.kimai.numbers import render_number
 
 
@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        if value not in available_timezones() and value != "UTC":
-            raise ValueError(f"unknown timezone {value!r}")
+        if not is_timezone(value):
+            raise ValueError(f"unknown timezone {value!r} (use a canonical name such as Europe/Berlin)")
         return value
 
     @field_validator("customer_number_format", "project_number_format", "activity_number_format")

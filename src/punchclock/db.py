@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -64,7 +64,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # Sessions in UTC: stored instants then read back the same whatever the server's own timezone.
+    # Options the URL sets (e.g. a search_path) are kept: connect_args would replace them.
+    options = make_url(url).query.get("options", "")
+    utc = {"options": f"{options} -c timezone=UTC".strip()}
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=utc)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

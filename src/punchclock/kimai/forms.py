@@ -59,12 +59,6 @@ class Submission:
 
     changes: dict[str, Any] = field(default_factory=dict)
 
-    def __contains__(self, attr: str) -> bool:
-        return attr in self.changes
-
-    def get(self, attr: str, default: Any = None) -> Any:
-        return self.changes.get(attr, default)
-
 
 def error_envelope(
     fields: Iterable[str], field_errors: dict[str, list[str]], global_errors: Sequence[str] = ()
@@ -164,12 +158,6 @@ def text(raw: Any) -> str | None:
 def checkbox(raw: Any) -> bool:
     """Kimai's API checkbox: false only for a submitted null (JSON false, or absent when clearing)."""
     return raw is not None
-
-
-def yes_no(raw: Any) -> bool:
-    """A real yes/no choice (Kimai's nested booleans): "", "0", "false" and null are no."""
-    value = _scalar(raw)
-    return value not in (None, "", "0", "false")
 
 
 def choice(options: Callable[[], Iterable[str]] | Iterable[str], message: str = INVALID_CHOICE) -> Parser:

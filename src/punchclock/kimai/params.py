@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Query
-from pydantic import StringConstraints
 
 from punchclock.kimai.forms import parse_id
 
@@ -25,17 +24,6 @@ Term = Annotated[
 ]
 ZeroOne = Literal["0", "1"]
 ZeroOneBool = Literal["0", "1", "true", "false"]
-Digits = Annotated[str, StringConstraints(pattern=r"^\d+$")]
-
-
-def id_param(description: str) -> object:
-    return Query(description=description, pattern=r"^\d+$")
-
-
-def id_list_param(name: str, description: str) -> object:
-    return Query(alias=f"{name}[]", description=description)
-
-
 def as_ids(values: list[str] | None, single: str | None = None) -> list[int]:
     """Validated id parameters as ints. Kimai's \\d+ (PCRE with /u) also passes digits such as "٣",
     which then name no row and are dropped like any unknown id (int() would read them as 3)."""

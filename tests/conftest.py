@@ -8,7 +8,7 @@ per role, are inserted with known API tokens.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +89,31 @@ def seed_people(db: Database) -> None:
             )
         if session.bind and session.bind.dialect.name == "postgresql":
             session.execute(text("SELECT setval('users_id_seq', (SELECT max(id) FROM users))"))
+
+
+def add_team(
+    db: Database,
+    name: str,
+    *,
+    leads: Iterable[str] = (),
+    members: Iterable[str] = (),
+    customers: Iterable[int] = (),
+    projects: Iterable[int] = (),
+    activities: Iterable[int] = (),
+) -> int:
+    """A team, written directly (there is no team API yet): ``leads``/``members`` are keys of ``PEOPLE``."""
+    with db.session(write=True) as session:
+        team = models.Team(name=name)
+        session.add(team)
+        session.flush()
+        for key in leads:
+            session.add(models.TeamMember(team_id=team.id, user_id=PEOPLE[key].id, teamlead=True))
+        for key in members:
+            session.add(models.TeamMember(team_id=team.id, user_id=PEOPLE[key].id, teamlead=False))
+        session.add_all(models.TeamCustomer(team_id=team.id, customer_id=c) for c in customers)
+        session.add_all(models.TeamProject(team_id=team.id, project_id=p) for p in projects)
+        session.add_all(models.TeamActivity(team_id=team.id, activity_id=a) for a in activities)
+        return team.id
 
 
 def wipe(db: Database) -> None:

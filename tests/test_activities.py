@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from punchclock.db import Database
-from tests.conftest import Api
+from tests.conftest import Api, add_team
 from tests.test_projects import (
     BAD_REQUEST,
     BUDGET_KEYS,
@@ -16,7 +16,6 @@ from tests.test_projects import (
     GONE,
     INVALID_CHOICE,
     NOT_FOUND,
-    add_team,
     hide,
     make_activity,
     make_customer,

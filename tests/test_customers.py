@@ -21,10 +21,10 @@ from punchclock.entities.crud import update
 from punchclock.entities.meta import add_definition
 from punchclock.kimai.errors import ValidationFailed
 from punchclock.projects.models import Project
-from punchclock.teams.models import Team, TeamCustomer, TeamMember
+from punchclock.teams.models import Team, TeamCustomer
 from punchclock.timesheets.models import Timesheet
 from punchclock.users.models import User
-from tests.conftest import PEOPLE, Api
+from tests.conftest import PEOPLE, Api, add_team
 
 FORBIDDEN = {"code": 403, "message": "Forbidden"}
 NOT_FOUND = {"code": 404, "message": "Not Found"}
@@ -128,27 +128,6 @@ def field_errors(response: Any) -> dict[str, list[str]]:
 def names(response: Any) -> list[str]:
     assert response.status_code == 200, response.text
     return [c["name"] for c in response.json()]
-
-
-def add_team(
-    db: Database,
-    name: str,
-    *,
-    members: tuple[str, ...] = (),
-    leads: tuple[str, ...] = (),
-    customers: tuple[int, ...] = (),
-) -> int:
-    with db.session(write=True) as session:
-        team = Team(name=name)
-        session.add(team)
-        session.flush()
-        for key in members:
-            session.add(TeamMember(team_id=team.id, user_id=PEOPLE[key].id, teamlead=False))
-        for key in leads:
-            session.add(TeamMember(team_id=team.id, user_id=PEOPLE[key].id, teamlead=True))
-        for customer_id in customers:
-            session.add(TeamCustomer(team_id=team.id, customer_id=customer_id))
-        return team.id
 
 
 def count(db: Database, model: Any, **where: Any) -> int:

@@ -50,7 +50,7 @@ from punchclock.kimai.forms import (
     text,
 )
 from punchclock.kimai.middleware import normalise_query
-from tests.conftest import Api
+from tests.conftest import Api, add_team
 from tests.test_projects import (
     BAD_REQUEST,
     INVALID_CHOICE,
@@ -58,7 +58,6 @@ from tests.test_projects import (
     NOT_FOUND,
     PROJECT_FORM,
     PROJECT_PATCH_FORM,
-    add_team,
     hide,
     make_activity,
     make_customer,

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from punchclock.app import create_app
 from punchclock.config import Settings
 from punchclock.db import Database
-from punchclock.teams.models import Team, TeamActivity, TeamCustomer, TeamMember, TeamProject
-from tests.conftest import PEOPLE, Api
+from punchclock.teams.models import TeamProject
+from tests.conftest import PEOPLE, Api, add_team
 
 FORBIDDEN = {"code": 403, "message": "Forbidden"}
 NOT_FOUND = {"code": 404, "message": "Not Found"}
@@ -106,31 +106,6 @@ def make_activity(
 def hide(api: Api, kind: str, entity_id: int) -> None:
     response = api.patch(f"/api/{kind}/{entity_id}", json={"visible": False})
     assert response.status_code == 200, response.text
-
-
-def add_team(
-    db: Database,
-    name: str,
-    *,
-    leads: Iterable[str] = (),
-    members: Iterable[str] = (),
-    customers: Iterable[int] = (),
-    projects: Iterable[int] = (),
-    activities: Iterable[int] = (),
-) -> int:
-    """A team (no team API yet): ``leads``/``members`` are keys of ``PEOPLE``."""
-    with db.session(write=True) as session:
-        team = Team(name=name)
-        session.add(team)
-        session.flush()
-        for key in leads:
-            session.add(TeamMember(team_id=team.id, user_id=PEOPLE[key].id, teamlead=True))
-        for key in members:
-            session.add(TeamMember(team_id=team.id, user_id=PEOPLE[key].id, teamlead=False))
-        session.add_all(TeamCustomer(team_id=team.id, customer_id=c) for c in customers)
-        session.add_all(TeamProject(team_id=team.id, project_id=p) for p in projects)
-        session.add_all(TeamActivity(team_id=team.id, activity_id=a) for a in activities)
-        return team.id
 
 
 def names(response: Any) -> list[str]:

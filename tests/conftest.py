@@ -32,6 +32,16 @@ REQUIRE_POSTGRES = os.environ.get("PUNCHCLOCK_REQUIRE_POSTGRES") == "1"
 PASSWORD = "password123"
 API_PASSWORD = "legacy-secret"
 
+# Kimai's error bodies and form messages, as the tests expect them.
+BAD_REQUEST = {"code": 400, "message": "Bad Request"}
+UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
+FORBIDDEN = {"code": 403, "message": "Forbidden"}
+NOT_FOUND = {"code": 404, "message": "Not Found"}
+NOT_ALLOWED = {"code": 405, "message": "Method Not Allowed"}
+GONE = {"code": 410, "message": 'This endpoint was removed, use "POST /api/teams/" instead.'}
+EXTRA_FIELDS = "This form should not contain extra fields."
+INVALID_CHOICE = "The selected choice is invalid."
+
 
 @dataclass(frozen=True)
 class Person:

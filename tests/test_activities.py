@@ -7,15 +7,18 @@ from typing import Any
 import pytest
 
 from punchclock.db import Database
-from tests.conftest import Api, add_team
-from tests.test_projects import (
+from tests.conftest import (
     BAD_REQUEST,
-    BUDGET_KEYS,
     EXTRA_FIELDS,
     FORBIDDEN,
     GONE,
     INVALID_CHOICE,
     NOT_FOUND,
+    Api,
+    add_team,
+)
+from tests.test_projects import (
+    BUDGET_KEYS,
     hide,
     make_activity,
     make_customer,

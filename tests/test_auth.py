@@ -26,10 +26,9 @@ from punchclock.auth.permissions import permissions_for
 from punchclock.auth.service import create_token
 from punchclock.db import Database, utcnow
 from punchclock.users.models import ApiToken, User
-from tests.conftest import API_PASSWORD, PEOPLE, Api
+from tests.conftest import API_PASSWORD, PEOPLE, UNAUTHORIZED, Api
 from tests.conftest import test_settings as settings_for
 
-UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 INVALID = {"message": "Invalid credentials"}
 INVALID_TOKEN = 'Bearer error="invalid_token",error_description="Invalid credentials."'
 DISABLED_TOKEN = 'Bearer error="invalid_token",error_description="Account is disabled."'

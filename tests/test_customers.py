@@ -24,14 +24,18 @@ from punchclock.projects.models import Project
 from punchclock.teams.models import Team, TeamCustomer
 from punchclock.timesheets.models import Timesheet
 from punchclock.users.models import User
-from tests.conftest import PEOPLE, Api, add_team
+from tests.conftest import (
+    BAD_REQUEST,
+    EXTRA_FIELDS,
+    FORBIDDEN,
+    GONE,
+    INVALID_CHOICE,
+    NOT_FOUND,
+    PEOPLE,
+    Api,
+    add_team,
+)
 
-FORBIDDEN = {"code": 403, "message": "Forbidden"}
-NOT_FOUND = {"code": 404, "message": "Not Found"}
-BAD_REQUEST = {"code": 400, "message": "Bad Request"}
-GONE = {"code": 410, "message": 'This endpoint was removed, use "POST /api/teams/" instead.'}
-EXTRA_FIELDS = "This form should not contain extra fields."
-INVALID_CHOICE = "The selected choice is invalid."
 BLANK = "This value should not be blank."
 
 # Kimai's serializer groups for a customer.

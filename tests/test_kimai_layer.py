@@ -50,12 +50,9 @@ from punchclock.kimai.forms import (
     text,
 )
 from punchclock.kimai.middleware import normalise_query
-from tests.conftest import Api, add_team
+from tests.conftest import BAD_REQUEST, INVALID_CHOICE, NOT_FOUND, UNAUTHORIZED, Api, add_team
 from tests.test_projects import (
-    BAD_REQUEST,
-    INVALID_CHOICE,
     INVALID_DATE,
-    NOT_FOUND,
     PROJECT_FORM,
     PROJECT_PATCH_FORM,
     hide,
@@ -67,7 +64,6 @@ from tests.test_projects import (
 
 # Symfony 6.4's status text, as Kimai 2.66 would render an HttpException(413).
 TOO_LARGE = {"code": 413, "message": "Content Too Large"}
-UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 MONEY = "Please enter a valid money amount."
 NOT_VALID = "This value is not valid."
 BAD_TIMEZONE = "Please select a valid timezone."

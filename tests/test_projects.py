@@ -16,14 +16,18 @@ from punchclock.app import create_app
 from punchclock.config import Settings
 from punchclock.db import Database
 from punchclock.teams.models import TeamProject
-from tests.conftest import PEOPLE, Api, add_team
+from tests.conftest import (
+    BAD_REQUEST,
+    EXTRA_FIELDS,
+    FORBIDDEN,
+    GONE,
+    INVALID_CHOICE,
+    NOT_FOUND,
+    PEOPLE,
+    Api,
+    add_team,
+)
 
-FORBIDDEN = {"code": 403, "message": "Forbidden"}
-NOT_FOUND = {"code": 404, "message": "Not Found"}
-BAD_REQUEST = {"code": 400, "message": "Bad Request"}
-GONE = {"code": 410, "message": 'This endpoint was removed, use "POST /api/teams/" instead.'}
-EXTRA_FIELDS = "This form should not contain extra fields."
-INVALID_CHOICE = "The selected choice is invalid."
 INVALID_DATE = "Please enter a valid date."
 
 BUDGET_KEYS = {"budget", "timeBudget", "budgetType"}

@@ -21,13 +21,8 @@ from hypothesis import strategies as st
 from punchclock import __version__
 from punchclock.app import create_app
 from punchclock.db import Database
-from tests.conftest import API_PASSWORD, PEOPLE, Api
+from tests.conftest import API_PASSWORD, BAD_REQUEST, NOT_ALLOWED, NOT_FOUND, PEOPLE, UNAUTHORIZED, Api
 from tests.conftest import test_settings as settings_for
-
-UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
-BAD_REQUEST = {"code": 400, "message": "Bad Request"}
-NOT_FOUND = {"code": 404, "message": "Not Found"}
-NOT_ALLOWED = {"code": 405, "message": "Method Not Allowed"}
 
 COLORS = [
     ("Silver", "#c0c0c0"),

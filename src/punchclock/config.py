@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import re
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +27,11 @@ class Settings(BaseSettings):
     db_threads: int = Field(
         2, ge=1, description="Threads that run database work per process (a small pool beats a big one)"
     )
-    cors_allow_origin: str = Field("*", description="Access-Control-Allow-Origin on /api/ ('' disables CORS)")
+    cors_allow_origin: str = Field(
+        "*",
+        description="Origins that may call /api/ from a browser: '*' (any, as Kimai), a comma-separated list "
+        "of origins ('null' for pages opened from disk), or '' (CORS off)",
+    )
     legacy_auth_delay_ms: tuple[int, int] = Field(
         (200, 500), description="Random delay range for every X-AUTH-USER/X-AUTH-TOKEN attempt, as Kimai"
     )
@@ -49,6 +55,27 @@ class Settings(BaseSettings):
         False, description="Allow two customers/projects/activities one number"
     )
 
+    # Timesheet rules, with Kimai's defaults (its "timesheet.*" configuration).
+    timesheet_rounding_mode: Literal["default", "closest", "floor", "ceil"] = Field(
+        "default", description="Rounding: default (begin down, end and duration up), closest, floor or ceil"
+    )
+    timesheet_rounding_begin: int = Field(1, ge=0, description="Round begin to this many minutes (0 = off)")
+    timesheet_rounding_end: int = Field(1, ge=0, description="Round end to this many minutes (0 = off)")
+    timesheet_rounding_duration: int = Field(
+        0, ge=0, description="Round the duration to this many minutes (0 = off)"
+    )
+    timesheet_active_entries_hard_limit: int = Field(
+        1, ge=1, description="Running timers per user; starting one more stops the oldest"
+    )
+    timesheet_allow_future_times: bool = Field(True, description="Allow begin/end in the future")
+    timesheet_allow_overlapping: bool = Field(True, description="Allow a user's records to overlap")
+    timesheet_allow_zero_duration: bool = Field(True, description="Allow stopped records of zero duration")
+    timesheet_require_activity: bool = Field(True, description="A timesheet needs an activity")
+    timesheet_long_running_duration: int = Field(
+        0, ge=0, description="Longest allowed record in minutes (0 = no limit besides one year)"
+    )
+    timesheet_break_time: bool = Field(False, description="Offer the timesheet `break` field")
+
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -60,6 +87,15 @@ class Settings(BaseSettings):
     @classmethod
     def _renderable(cls, value: str) -> str:
         render_number(value, counter=1, today=datetime.date(2000, 1, 1))  # NumberFormatError is a ValueError
+        return value
+
+    @field_validator("cors_allow_origin")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        # A browser sends its origin without path or trailing slash: anything else would never match.
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            if origin not in ("*", "null") and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], '*' or 'null')")
         return value
 
     @field_validator("database_url")

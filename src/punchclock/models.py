@@ -7,7 +7,7 @@ from punchclock.entities.models import MetaFieldDefinition
 from punchclock.projects.models import Project, ProjectComment, ProjectMeta, ProjectRate
 from punchclock.tags.models import Tag
 from punchclock.teams.models import Team, TeamActivity, TeamCustomer, TeamMember, TeamProject
-from punchclock.timesheets.models import Timesheet, TimesheetMeta, TimesheetTag
+from punchclock.timesheets.models import Timesheet, TimesheetFavorite, TimesheetMeta, TimesheetTag
 from punchclock.users.models import ApiToken, User, UserPreference
 
 metadata = Base.metadata
@@ -34,6 +34,7 @@ __all__ = [
     "TeamMember",
     "TeamProject",
     "Timesheet",
+    "TimesheetFavorite",
     "TimesheetMeta",
     "TimesheetTag",
     "User",

@@ -153,3 +153,36 @@ def start_of_day(day: dt.date, tz: str) -> dt.datetime | None:
 def end_of_day(day: dt.date, tz: str) -> dt.datetime | None:
     """The day's last second in ``tz`` (None when it cannot be held, see ``wall_clock``)."""
     return wall_clock(dt.datetime(day.year, day.month, day.day, 23, 59, 59), tz)  # noqa: DTZ001
+
+
+# Form fields (timesheet begin/end): date and time with a "T" or a space, seconds and fraction
+# optional, then optionally an offset ("Z", "+02:00", "+0200", "+02"), which is honoured.
+_FORM_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?",
+    re.ASCII | re.IGNORECASE,
+)
+
+
+def parse_form_datetime(value: str, tz: str) -> dt.datetime | None:
+    """A datetime form value read in ``tz`` unless it carries an offset; None when malformed."""
+    match = _FORM_DATETIME.fullmatch(value.strip())
+    if not match:
+        return None
+    *parts, offset = match.groups()
+    local = _build((*parts[:5], parts[5] or "0"))
+    if local is None:
+        return None
+    if offset is None:
+        return wall_clock(local, tz)
+    if offset.upper() == "Z":
+        shift = dt.timedelta()
+    else:
+        digits = offset[1:].replace(":", "")
+        shift = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        if offset[0] == "-":
+            shift = -shift
+    try:
+        return local.replace(tzinfo=dt.timezone(shift)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # offsets of 24 h or more, instants beyond year 9999
+        return None

@@ -23,6 +23,8 @@ NOT_BLANK = "This value should not be blank."
 NOT_NULL = "This value should not be null."
 NOT_VALID = "This value is not valid."
 INVALID_CHOICE = "The selected choice is invalid."
+# The key under which ``extra_checks`` report errors of the whole form (no field).
+FORM = ""
 
 
 class FieldError(Exception):
@@ -90,7 +92,7 @@ def submit(
 
     ``clear_missing`` is Symfony's flag: absent keys are submitted as null (POST of users, teams,
     tags) instead of being left alone. ``extra_checks`` sees the merged state and returns errors
-    keyed by field name (entity-level rules such as "end before start").
+    keyed by field name (entity-level rules), or by ``FORM`` for errors of the whole form.
     """
     if not isinstance(data, dict):
         fail(fields, {}, [NOT_VALID])
@@ -131,6 +133,7 @@ def submit(
             for message in messages:
                 if message not in listed:
                     listed.append(message)
+    global_errors.extend(errors.pop(FORM, []))
     errors = {name: messages for name, messages in errors.items() if messages}
     if errors or global_errors:
         fail(fields, errors, global_errors)

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from punchclock.activities.models import Activity
 from punchclock.db import Base, UTCDateTime, utcnow
 from punchclock.entities.models import MetaRow, Tracked
+from punchclock.projects.models import Project
+from punchclock.tags.models import Tag
+from punchclock.users.models import User
 
 
 class Timesheet(Tracked, Base):
@@ -41,6 +45,14 @@ class Timesheet(Tracked, Base):
     category: Mapped[str] = mapped_column(String(10), default="work", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    project: Mapped[Project] = relationship(lazy="joined", innerjoin=True)
+    activity: Mapped[Activity] = relationship(lazy="joined", innerjoin=True)
+    tags: Mapped[list[Tag]] = relationship(secondary="timesheet_tags", lazy="selectin", order_by=Tag.name)
+    meta: Mapped[list[TimesheetMeta]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
+
 
 class TimesheetTag(Tracked, Base):
     __tablename__ = "timesheet_tags"
@@ -56,3 +68,16 @@ class TimesheetTag(Tracked, Base):
 class TimesheetMeta(MetaRow, Base):
     __tablename__ = "timesheet_meta"
     parent_table = "timesheets"
+
+
+class TimesheetFavorite(Tracked, Base):
+    """A user's favourite records (Kimai keeps at most five, the newest first)."""
+
+    __tablename__ = "timesheet_favorites"
+    __table_args__ = (UniqueConstraint("user_id", "timesheet_id", name="uq_timesheet_favorites_user_record"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    timesheet_id: Mapped[int] = mapped_column(
+        ForeignKey("timesheets.id", ondelete="CASCADE"), nullable=False, index=True
+    )

@@ -1,0 +1,229 @@
+"""Timesheet lists with SQLAlchemy Core: one query for the page, one per kind of side data.
+
+X-Total-Count needs a count only when the page is full: a short page tells the total by itself
+(a count over a million rows costs tens of milliseconds; most pages are short or first pages).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from punchclock.activities.models import Activity
+from punchclock.auth.permissions import Caller
+from punchclock.customers.models import Customer
+from punchclock.entities.listing import Record, record, visible_meta
+from punchclock.entities.service import MAX_ID, term_filter
+from punchclock.kimai.errors import BadRequest, Forbidden
+from punchclock.projects.models import Project
+from punchclock.tags.models import Tag
+from punchclock.teams.models import TeamMember
+from punchclock.timesheets.access import led_users, team_filter
+from punchclock.timesheets.models import Timesheet, TimesheetMeta, TimesheetTag
+from punchclock.timesheets.rules import activity_open, project_open
+from punchclock.users.models import User
+
+T = Timesheet.__table__.c
+ORDER_KEYS = {"id": T.id, "begin": T.begin, "end": T.end, "rate": T.rate}
+
+
+@dataclass
+class Filters:
+    users: list[int] = field(default_factory=list)
+    all_users: bool = False
+    customers: list[int] = field(default_factory=list)
+    projects: list[int] = field(default_factory=list)
+    activities: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    begin: dt.datetime | None = None
+    end: dt.datetime | None = None
+    exported: bool | None = None
+    active: bool | None = None
+    billable: bool | None = None
+    term: str | None = None
+    modified_after: dt.datetime | None = None
+
+
+def _known(ids: Iterable[int]) -> list[int]:
+    return [i for i in dict.fromkeys(ids) if 0 < i <= MAX_ID]
+
+
+def may_access_user(session: Session, caller: Caller, user: User) -> bool:
+    """Kimai's ``access_user``: oneself; everybody for admins; else enabled, non-system members of a
+    team the caller leads."""
+    if user.id == caller.id or caller.sees_all or caller.can("view_user"):
+        return True
+    if not user.enabled or user.system_account:
+        return False
+    return user.id in led_users(session, caller)
+
+
+def user_scope(session: Session, caller: Caller, filters: Filters) -> list[int] | None:
+    """The owners whose records are listed (None: everybody's), as Kimai picks them: without
+    ``view_other_timesheet`` the user filters are ignored and only one's own rows are listed."""
+    if caller.can("view_other_timesheet"):
+        if filters.all_users:
+            return None if caller.sees_all else [caller.id, *led_users(session, caller)]
+        wanted = _known(filters.users)
+        users = list(session.scalars(select(User).where(User.id.in_(wanted)))) if wanted else []
+        for user in users:
+            if not may_access_user(session, caller, user):
+                raise Forbidden()
+        if users:
+            return [user.id for user in users]
+    return [caller.id]
+
+
+def _check_access(session: Session, caller: Caller, model: Any, ids: list[int], open_: Any) -> list[int]:
+    """Filter ids that exist; one the caller may not access is 403 (unknown ids are dropped)."""
+    wanted = _known(ids)
+    if not wanted:
+        return []
+    found = list(session.scalars(select(model).where(model.id.in_(wanted))))
+    if not caller.sees_all and not all(open_(caller, entity) for entity in found):
+        raise Forbidden()
+    return [entity.id for entity in found]
+
+
+def _customer_open(caller: Caller, customer: Customer) -> bool:
+    return caller.shares_team(team.id for team in customer.teams)
+
+
+def build_query(session: Session, caller: Caller, filters: Filters) -> Select[Any]:
+    """Rows of the list, unordered and unpaged (403/400 on filters Kimai refuses)."""
+    clauses: list[ColumnElement[bool]] = []
+    owners = user_scope(session, caller, filters)
+    if owners is not None:
+        clauses.append(T.user_id.in_(owners) if len(owners) > 1 else T.user_id == owners[0])
+    customers = _check_access(session, caller, Customer, filters.customers, _customer_open)
+    projects = _check_access(session, caller, Project, filters.projects, project_open)
+    activities = _check_access(session, caller, Activity, filters.activities, activity_open)
+    if filters.tags:
+        tag_ids = list(
+            session.scalars(select(Tag.id).where(Tag.name.in_(filters.tags), Tag.visible.is_(True)))
+        )
+        if not tag_ids:
+            raise BadRequest()  # "Given tags were not found"
+        clauses.append(exists().where(TimesheetTag.timesheet_id == T.id, TimesheetTag.tag_id.in_(tag_ids)))
+    if filters.begin is not None:
+        clauses.append(T.begin >= filters.begin)
+    if filters.end is not None:
+        clauses.append(T.begin <= filters.end)  # Kimai's end filter compares the begin
+    if filters.active is not None:
+        clauses.append(T.end.is_(None) if filters.active else T.end.is_not(None))
+    if filters.exported is not None:
+        clauses.append(T.exported.is_(filters.exported))
+    if filters.billable is not None:
+        clauses.append(T.billable.is_(filters.billable))
+    if filters.modified_after is not None:
+        clauses.append(T.modified_at >= filters.modified_after)
+    if activities:
+        clauses.append(T.activity_id.in_(activities))
+    if projects:
+        clauses.append(T.project_id.in_(projects))
+    if customers:
+        clauses.append(T.project_id.in_(select(Project.id).where(Project.customer_id.in_(customers))))
+    clauses.extend(team_filter(session, caller))
+    if filters.term:
+        clauses.append(term_filter(filters.term, [T.description], TimesheetMeta, T.id))
+    return select(Timesheet.__table__).where(and_(*clauses))
+
+
+def order(query: Select[Any], order_by: str, direction: str) -> Select[Any]:
+    """The key, then the id the same way; a running record's missing end sorts as on MySQL
+    (first ascending, last descending)."""
+    key = ORDER_KEYS[order_by]
+    if direction == "DESC":
+        return query.order_by(key.desc().nulls_last(), T.id.desc())
+    return query.order_by(key.asc().nulls_first(), T.id.asc())
+
+
+@dataclass
+class Page:
+    records: list[Record]
+    total: int
+
+
+def fetch_page(session: Session, query: Select[Any], *, page: int, size: int) -> Page | None:
+    """One page and the total; None for a page past the end (Kimai's 404)."""
+    offset = (page - 1) * size
+    rows = session.execute(query.limit(size).offset(offset)).all()
+    if not rows and page > 1:
+        return None
+    if len(rows) < size:
+        total = offset + len(rows)
+    else:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return Page(with_side_data(session, rows), total)
+
+
+def with_side_data(session: Session, rows: Iterable[Any]) -> list[Record]:
+    """Records with ``tags`` (names) and ``meta`` (visible custom fields), one query each."""
+    rows = list(rows)
+    ids = [row.id for row in rows]
+    tags: Mapping[int, list[str]] = defaultdict(list)
+    meta: Mapping[int, list[Any]] = {}
+    if ids:
+        query = (
+            select(TimesheetTag.timesheet_id, Tag.name)
+            .join(Tag, Tag.id == TimesheetTag.tag_id)
+            .where(TimesheetTag.timesheet_id.in_(ids))
+            .order_by(Tag.name)
+        )
+        for timesheet_id, name in session.execute(query):
+            tags[timesheet_id].append(name)  # type: ignore[index]
+        meta = visible_meta(session, TimesheetMeta, ids)  # type: ignore[arg-type]
+    return [record(row, tag_names=tags.get(row.id, []), meta=meta.get(row.id, [])) for row in rows]
+
+
+def rate_visible(session: Session, caller: Caller, records: list[Record]) -> set[int]:
+    """Ids of the records whose rates the caller may see (Kimai's per-record rate exclusion)."""
+    own = caller.can("view_rate_own_timesheet")
+    other = caller.can("view_rate_other_timesheet")
+    visible = {r.id for r in records if r.user_id == caller.id and own}
+    others = {r.user_id for r in records if r.user_id != caller.id}
+    if not other or not others:
+        return visible
+    if caller.sees_all:
+        allowed = others
+    else:
+        in_teams = set(session.scalars(select(TeamMember.user_id).where(TeamMember.user_id.in_(others))))
+        allowed = (others - in_teams) | (others & set(led_users(session, caller)))
+    return visible | {r.id for r in records if r.user_id in allowed}
+
+
+def recent_rows(session: Session, caller: Caller, *, since: dt.datetime | None, limit: int) -> list[Any]:
+    """The caller's latest record per (project, activity), by end, newest first."""
+    latest = (
+        select(func.max(T.id).label("id"))
+        .where(T.user_id == caller.id)
+        .group_by(T.project_id, T.activity_id)
+        .order_by(func.max(T.id).desc())
+        .limit(limit)
+    )
+    if since is not None:
+        latest = latest.where(T.begin >= since)
+    ids = list(session.scalars(latest))
+    if not ids:
+        return []
+    query = (
+        select(Timesheet.__table__)
+        .where(T.id.in_(ids), *team_filter(session, caller))
+        .order_by(T.end.desc().nulls_last(), T.id.desc())
+    )
+    return list(session.execute(query))
+
+
+def favorite_rows(session: Session, caller: Caller, ids: list[int]) -> list[Any]:
+    """The favorite records the caller may still see, in the favorites' order."""
+    if not ids:
+        return []
+    query = select(Timesheet.__table__).where(T.id.in_(ids), *team_filter(session, caller))
+    rows = {row.id: row for row in session.execute(query)}
+    return [rows[i] for i in ids if i in rows]

@@ -1,0 +1,347 @@
+"""Kimai's timesheet calculations and validation rules, on an ORM ``Timesheet``.
+
+Saving a record is: validate the values as submitted, then round begin/end, derive the duration,
+resolve rates and the billable flag (Kimai's calculators run in this order after validation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from punchclock.activities.models import ActivityRate
+from punchclock.auth.permissions import Caller
+from punchclock.config import Settings
+from punchclock.customers.models import CustomerRate
+from punchclock.db import utcnow
+from punchclock.kimai.datetimes import zone
+from punchclock.projects.models import ProjectRate
+from punchclock.timesheets.models import Timesheet
+from punchclock.users.models import UserPreference
+
+ONE_YEAR = 365 * 24 * 3600
+
+# Violations Kimai attaches to properties that are no form fields (they become global form errors).
+BEGIN = "begin_date"
+END = "end_date"
+DURATION = "duration"
+
+MESSAGES = {
+    "missing_begin": "You must submit a begin date.",
+    "end_before_begin": "The end date must not be earlier than the start date.",
+    "missing_activity": "An activity needs to be selected.",
+    "missing_project": "A project needs to be selected.",
+    "mismatch": "Project mismatch, project specific activity and timesheet project are different.",
+    "no_globals": "Global activities are forbidden for the selected project.",
+    "not_started": "The project has not started at that time.",
+    "ended": "The project is finished at that time.",
+    "hidden_activity": "Cannot start a disabled activity.",
+    "hidden_project": "Cannot start a disabled project.",
+    "hidden_customer": "Cannot start a disabled customer.",
+    "project_access": "You are not allowed to use this project.",
+    "activity_access": "You are not allowed to use this activity.",
+    "restart": "You are not allowed to start this timesheet record.",
+    "exported": "This timesheet is already exported.",
+    "future_begin": "The begin date cannot be in the future.",
+    "future_end": "The end date cannot be in the future.",
+    "year": "Maximum duration exceeded.",
+    "zero": "An empty duration is not allowed.",
+    "negative": "Duration cannot be negative.",
+    "overlap": "You already have an entry for this time.",
+}
+
+
+# --- rounding and duration --------------------------------------------------------------------------
+
+
+def _round(instant: dt.datetime, minutes: int, how: str) -> dt.datetime:
+    """Round on the Unix timestamp, as Kimai does (so whole hours stay whole in every zone)."""
+    if minutes <= 0:
+        return instant
+    step = minutes * 60
+    seconds = int(instant.timestamp())
+    diff = seconds % step
+    if diff == 0 and instant.microsecond == 0:
+        return instant
+    down = seconds - diff
+    if how == "floor":
+        target = down
+    elif how == "ceil":
+        target = down + step if diff or instant.microsecond else down
+    else:  # closest
+        target = down + step if diff >= step / 2 else down
+    return dt.datetime.fromtimestamp(target, dt.UTC)
+
+
+def _round_seconds(value: int, minutes: int, how: str) -> int:
+    if minutes <= 0:
+        return value
+    step = minutes * 60
+    if how == "floor":
+        return value - value % step
+    if how == "ceil":
+        return math.ceil(value / step) * step
+    return round(value / step) * step
+
+
+# mode -> how begin, end and duration are rounded
+_MODES = {
+    "default": ("floor", "ceil", "ceil"),
+    "floor": ("floor", "floor", "floor"),
+    "ceil": ("ceil", "ceil", "ceil"),
+    "closest": ("closest", "closest", "closest"),
+}
+
+
+def round_begin_now(now: dt.datetime, settings: Settings) -> dt.datetime:
+    """A new record's default begin: now, rounded as its begin would be (seconds dropped by default)."""
+    return _round(
+        now.replace(microsecond=0),
+        settings.timesheet_rounding_begin,
+        _MODES[settings.timesheet_rounding_mode][0],
+    )
+
+
+def apply_rounding(ts: Timesheet, settings: Settings) -> None:
+    """Round begin and end, then set the duration; a running record has duration 0."""
+    if ts.end is None:
+        ts.duration = 0
+        return
+    begin_how, end_how, duration_how = _MODES[settings.timesheet_rounding_mode]
+    ts.begin = _round(ts.begin, settings.timesheet_rounding_begin, begin_how)
+    ts.end = _round(ts.end, settings.timesheet_rounding_end, end_how)
+    duration = int((ts.end - ts.begin).total_seconds()) - (ts.break_ or 0)
+    ts.duration = _round_seconds(duration, settings.timesheet_rounding_duration, duration_how)
+
+
+def raw_duration(ts: Timesheet) -> int | None:
+    if ts.begin is None or ts.end is None:
+        return None
+    return int((ts.end - ts.begin).total_seconds()) - (ts.break_ or 0)
+
+
+# --- rates ------------------------------------------------------------------------------------------
+
+
+def _preference(session: Session, user_id: int, name: str) -> float | None:
+    value = session.scalar(
+        select(UserPreference.value).where(UserPreference.user_id == user_id, UserPreference.name == name)
+    )
+    try:
+        return None if value in (None, "") else float(value)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Configured:
+    rate: float
+    internal_rate: float | None
+    fixed: bool
+
+
+def _best_rate(session: Session, ts: Timesheet) -> _Configured | None:
+    """The configured rate that fits best: activity (5) over project (3) over customer (1), a rate
+    for this very user one point above the rate for everybody."""
+    candidates = (
+        (ActivityRate, ts.activity_id, 5),
+        (ProjectRate, ts.project_id, 3),
+        (CustomerRate, ts.project.customer_id, 1),
+    )
+    best: tuple[int, _Configured] | None = None
+    for model, owner_id, score in candidates:
+        rows = session.execute(
+            select(model.rate, model.internal_rate, model.fixed, model.user_id).where(
+                model.entity_id == owner_id, or_(model.user_id == ts.user_id, model.user_id.is_(None))
+            )
+        )
+        for row in rows:
+            points = score + (1 if row.user_id is not None else 0)
+            if best is None or points >= best[0]:
+                best = (points, _Configured(row.rate, row.internal_rate, row.fixed))
+    return best[1] if best else None
+
+
+def _money(hourly: float, seconds: int) -> float:
+    return round(hourly * seconds / 3600, 4)
+
+
+def apply_rates(session: Session, ts: Timesheet) -> None:
+    """Kimai's classic rate calculation (record override > activity > project > customer > user)."""
+    if ts.end is None:
+        ts.rate, ts.internal_rate = 0.0, 0.0
+        return
+    fixed, hourly = ts.fixed_rate, ts.hourly_rate
+    fixed_internal: float | None = None
+    internal: float | None = None
+    configured = _best_rate(session, ts)
+    if configured is not None:
+        if configured.fixed:
+            fixed = fixed if fixed is not None else configured.rate
+            fixed_internal = configured.internal_rate
+        else:
+            hourly = hourly if hourly is not None else configured.rate
+            internal = configured.internal_rate
+    if fixed is not None:
+        if fixed_internal is None:
+            internal_hourly = _preference(session, ts.user_id, "internal_rate")
+            fixed_internal = fixed if internal_hourly is None else _money(internal_hourly, ts.duration)
+        ts.rate, ts.internal_rate, ts.fixed_rate = fixed, fixed_internal, fixed
+        return
+    if hourly is None:
+        hourly = _preference(session, ts.user_id, "hourly_rate") or 0.0
+    if internal is None:
+        preferred = _preference(session, ts.user_id, "internal_rate")
+        internal = hourly if preferred is None else preferred
+    ts.hourly_rate = hourly
+    ts.rate = _money(hourly, ts.duration)
+    ts.internal_rate = _money(internal, ts.duration)
+
+
+def apply_billable(ts: Timesheet) -> None:
+    """``auto``: billable when activity, project and customer all are; ``yes``/``no`` are forced."""
+    if ts.billable_mode == "auto":
+        ts.billable = bool(ts.activity.billable and ts.project.billable and ts.project.customer.billable)
+    else:
+        ts.billable = ts.billable_mode == "yes"
+
+
+def calculate(session: Session, ts: Timesheet, settings: Settings) -> None:
+    apply_rounding(ts, settings)
+    apply_billable(ts)
+    apply_rates(session, ts)
+
+
+# --- validation --------------------------------------------------------------------------------------
+
+
+Violations = dict[str, list[str]]
+
+
+def _add(errors: Violations, path: str, key: str) -> None:
+    errors.setdefault(path, []).append(MESSAGES[key])
+
+
+def _team_open(caller: Caller, groups: Iterable[Iterable[int]]) -> bool:
+    return caller.sees_all or all(caller.shares_team(group) for group in groups)
+
+
+def project_open(caller: Caller, project: object) -> bool:
+    """Kimai's team access to a project: its customer's teams and its own."""
+    p = project
+    return _team_open(caller, ([t.id for t in p.customer.teams], [t.id for t in p.teams]))  # type: ignore[attr-defined]
+
+
+def activity_open(caller: Caller, activity: object) -> bool:
+    a = activity
+    if a.project is not None and not project_open(caller, a.project):  # type: ignore[attr-defined]
+        return False
+    return _team_open(caller, ([t.id for t in a.teams],))  # type: ignore[attr-defined]
+
+
+def validate(
+    session: Session,
+    ts: Timesheet,
+    *,
+    caller: Caller,
+    settings: Settings,
+    is_new: bool,
+    changed: set[str],
+    may_start: bool,
+    may_edit_export: bool,
+) -> Violations:
+    """Every violation of Kimai's timesheet constraints, keyed by Kimai's property path.
+
+    ``changed``: the attributes the request changed (team access is re-checked only for those).
+    """
+    errors: Violations = {}
+    project, activity = ts.project, ts.activity
+    # Basic: begin/end, project and activity.
+    if ts.begin is None:
+        _add(errors, BEGIN, "missing_begin")
+    elif ts.end is not None and ts.begin > ts.end:
+        _add(errors, END, "end_before_begin")
+    if activity is None and settings.timesheet_require_activity:
+        _add(errors, "activity", "missing_activity")
+    if project is None:
+        _add(errors, "project", "missing_project")
+    else:
+        if activity is not None and activity.project_id is not None and activity.project_id != project.id:
+            _add(errors, "project", "mismatch")
+        if activity is not None and not project.global_activities and activity.project_id is None:
+            _add(errors, "activity", "no_globals")
+        if ts.begin is not None and (project.start is not None or project.end is not None):
+            if project.start is not None and ts.begin < project.start:
+                _add(errors, BEGIN, "not_started")
+            elif project.end is not None and ts.begin > project.end:
+                _add(errors, BEGIN, "ended")
+            if ts.end is not None:
+                if project.end is not None and ts.end > project.end:
+                    _add(errors, END, "ended")
+                elif project.start is not None and ts.end < project.start:
+                    _add(errors, END, "not_started")
+    # Hidden entities cannot be used on a new or running record.
+    if is_new or ts.end is None:
+        if activity is not None and not activity.visible:
+            _add(errors, "activity", "hidden_activity")
+        if project is not None:
+            if not project.visible:
+                _add(errors, "project", "hidden_project")
+            if not project.customer.visible:
+                _add(errors, "customer", "hidden_customer")
+    # Team access, for what this request chose.
+    if not caller.sees_all:
+        if project is not None and (is_new or "project_id" in changed) and not project_open(caller, project):
+            _add(errors, "project", "project_access")
+        if (
+            activity is not None
+            and (is_new or "activity_id" in changed)
+            and not activity_open(caller, activity)
+        ):
+            _add(errors, "activity", "activity_access")
+    # Removing the end restarts the record, which needs the start permission.
+    if ts.end is None and not errors and not may_start:
+        _add(errors, END, "restart")
+    if not is_new and ts.exported and not may_edit_export:
+        _add(errors, "exported", "exported")
+    if not settings.timesheet_allow_future_times and ts.begin is not None:
+        now = utcnow().timestamp()
+        if ts.begin.timestamp() > now + settings.timesheet_rounding_begin * 60 + 60:
+            _add(errors, BEGIN, "future_begin")
+        if ts.end is not None and ts.end.timestamp() > now + settings.timesheet_rounding_end * 60 + 60:
+            _add(errors, "end_time", "future_end")
+    duration = raw_duration(ts)
+    if ts.end is not None and duration is not None:
+        limit = settings.timesheet_long_running_duration
+        if duration > ONE_YEAR:
+            _add(errors, DURATION, "year")
+        elif limit > 0 and duration / 60 > limit:
+            errors.setdefault(DURATION, []).append(f"Maximum {limit // 60}:{limit % 60:02d} hours allowed.")
+        if duration == 0 and not settings.timesheet_allow_zero_duration:
+            _add(errors, DURATION, "zero")
+        if duration < 0:
+            _add(errors, DURATION, "negative")
+    if not settings.timesheet_allow_overlapping and ts.begin is not None and overlaps(session, ts):
+        _add(errors, BEGIN, "overlap")
+    return errors
+
+
+def overlaps(session: Session, ts: Timesheet) -> bool:
+    """Another record of the same user shares time with this one (a running one lasts forever)."""
+    end = ts.end
+    other = Timesheet.__table__.c
+    clauses = [other.user_id == ts.user_id, or_(other.end.is_(None), other.end > ts.begin)]
+    if end is not None:
+        clauses.append(other.begin < end)
+    if ts.id is not None:
+        clauses.append(other.id != ts.id)
+    return bool(session.scalar(select(exists().where(and_(*clauses)))))
+
+
+def local(instant: dt.datetime, tz: str) -> dt.datetime:
+    return instant.astimezone(zone(tz))

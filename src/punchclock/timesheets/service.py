@@ -1,0 +1,517 @@
+"""Timesheets: create, update, actions and lists with Kimai's rules (keyword-only, shared by API and CLI)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from punchclock import changes
+from punchclock.activities.models import Activity
+from punchclock.auth.permissions import Caller
+from punchclock.config import Settings
+from punchclock.db import upsert, utcnow
+from punchclock.entities.service import declared_meta_fields, find, selectable_user
+from punchclock.kimai.datetimes import parse_form_datetime
+from punchclock.kimai.errors import ActionFailed, BadRequest, Forbidden, NotFound
+from punchclock.kimai.forms import (
+    FORM,
+    INVALID_CHOICE,
+    NOT_VALID,
+    Field,
+    FieldError,
+    at_least,
+    checkbox,
+    duration,
+    fail,
+    integer_id,
+    money,
+    submit,
+    text,
+)
+from punchclock.projects.models import Project
+from punchclock.tags.models import Tag
+from punchclock.timesheets import rules
+from punchclock.timesheets.access import may
+from punchclock.timesheets.models import Timesheet, TimesheetFavorite, TimesheetMeta
+from punchclock.timesheets.rules import activity_open, project_open
+from punchclock.users.models import User
+
+KIND = "timesheet"
+INVALID_DATETIME = "Please enter a valid date and time."
+STOP_FAILED = "You have an active time record which cannot be stopped automatically."
+MAX_FAVORITES = 5
+
+
+def get(session: Session, *, timesheet_id: int) -> Timesheet:
+    ts = find(session, Timesheet, timesheet_id)
+    if ts is None:
+        raise NotFound()
+    return ts  # type: ignore[no-any-return]
+
+
+def load(session: Session, *, caller: Caller, timesheet_id: int, attribute: str) -> Timesheet:
+    """The record (404) the caller may ``attribute`` (403), checked in Kimai's order."""
+    ts = get(session, timesheet_id=timesheet_id)
+    if not may(session, caller, attribute, ts):
+        raise Forbidden()
+    return ts
+
+
+# --- the form ---------------------------------------------------------------------------------------
+
+
+def _datetime(tz: str) -> Callable[[Any], dt.datetime | None]:
+    def parse(raw: Any) -> dt.datetime | None:
+        value = text(raw)
+        if value is None:
+            return None
+        parsed = parse_form_datetime(value, tz)
+        if parsed is None:
+            raise FieldError(INVALID_DATETIME)
+        return parsed
+
+    return parse
+
+
+def _tags(raw: Any) -> list[str]:
+    """Comma-separated names (or a list of names); names that exist are looked up later."""
+    if raw is None or raw == "":
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise FieldError(NOT_VALID)
+        names.extend(part.strip() for part in item.split(","))
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _billable(raw: Any) -> str:
+    # Read before the form in Kimai: null, false, "" and "0" mean no; anything else yes.
+    return "no" if raw in (None, "", "0", False) else "yes"
+
+
+def _project_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
+    def parse(raw: Any) -> int | None:
+        project_id = integer_id(raw)
+        if project_id is None or project_id == current:
+            return project_id
+        project = find(session, Project, project_id)
+        if project is None or not (
+            project.visible and project.customer.visible and project_open(caller, project)
+        ):
+            raise FieldError(INVALID_CHOICE)
+        return project_id
+
+    return parse
+
+
+def _activity_choice(
+    session: Session, caller: Caller, current: int | None, project_id: Callable[[], int | None]
+) -> Callable[[Any], int | None]:
+    """Visible activities of the chosen project, plus global ones where the project allows them."""
+
+    def parse(raw: Any) -> int | None:
+        activity_id = integer_id(raw)
+        if activity_id is None or activity_id == current:
+            return activity_id
+        activity = find(session, Activity, activity_id)
+        if activity is None or not activity.visible or not activity_open(caller, activity):
+            raise FieldError(INVALID_CHOICE)
+        chosen = project_id()
+        project = find(session, Project, chosen) if chosen is not None else None
+        if activity.project_id is None:
+            if project is not None and not project.global_activities:
+                raise FieldError(INVALID_CHOICE)
+        elif activity.project_id != chosen:
+            raise FieldError(INVALID_CHOICE)
+        return activity_id
+
+    return parse
+
+
+def _user_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
+    def parse(raw: Any) -> int | None:
+        user_id = integer_id(raw)
+        if user_id is None or user_id == current or selectable_user(session, caller, user_id):
+            return user_id
+        raise FieldError(INVALID_CHOICE)
+
+    return parse
+
+
+def _fields(
+    session: Session, caller: Caller, settings: Settings, ts: Timesheet, data: Any, *, is_new: bool
+) -> tuple[Field, ...]:
+    """The API form for this caller and record: fields a permission or setting withholds are absent
+    (sending them is the extra-fields error)."""
+    # PATCH reads times without an offset in the record's timezone, POST in the caller's.
+    tz = caller.timezone if is_new else ts.timezone
+
+    def submitted_project() -> int | None:
+        raw = data.get("project") if isinstance(data, dict) else None
+        try:
+            return (
+                _project_choice(session, caller, ts.project_id)(raw)
+                if raw not in (None, "")
+                else ts.project_id
+            )
+        except FieldError:
+            return ts.project_id
+
+    fields = [
+        Field("begin", _datetime(tz)),
+        Field("end", _datetime(tz)),
+        Field("project", _project_choice(session, caller, ts.project_id), attr="project_id"),
+        Field(
+            "activity",
+            _activity_choice(session, caller, ts.activity_id, submitted_project),
+            attr="activity_id",
+        ),
+        Field("description", text),
+        Field("tags", _tags, attr="tag_names"),
+    ]
+    if may(session, caller, "edit_rate", ts):
+        fields += [
+            Field("fixedRate", money, (at_least(0),)),
+            Field("hourlyRate", money, (at_least(0),)),
+        ]
+    if caller.can("create_other_timesheet") if is_new else True:
+        fields.append(Field("user", _user_choice(session, caller, ts.user_id), attr="user_id"))
+    if may(session, caller, "edit_export", ts):
+        fields.append(Field("exported", checkbox))
+    if may(session, caller, "edit_billable", ts):
+        fields.append(Field("billable", _billable, attr="billable_mode"))
+    if settings.timesheet_break_time:
+        fields.append(Field("break", duration, (at_least(0),), attr="break_"))
+    return tuple(fields)
+
+
+_RELATED = {
+    "project_id": ("project", Project),
+    "activity_id": ("activity", Activity),
+    "user_id": ("user", User),
+}
+
+
+def _assign(session: Session, ts: Timesheet, values: dict[str, Any]) -> None:
+    for attr, value in values.items():
+        if attr == "tag_names":
+            continue
+        if attr in _RELATED:
+            name, model = _RELATED[attr]
+            setattr(ts, name, session.get(model, value) if value is not None else None)
+        setattr(ts, attr, value)
+
+
+def _form_errors(violations: rules.Violations, fields: tuple[Field, ...]) -> dict[str, list[str]]:
+    """Violations of form fields stay there; the others are errors of the whole form."""
+    names = {f.target: f.name for f in fields}
+    errors: dict[str, list[str]] = {}
+    for path, messages in violations.items():
+        target = {"project": "project_id", "activity": "activity_id"}.get(path, path)
+        errors.setdefault(names.get(target, FORM), []).extend(messages)
+    return errors
+
+
+def _edit(
+    session: Session,
+    *,
+    caller: Caller,
+    settings: Settings,
+    ts: Timesheet,
+    data: Any,
+    is_new: bool,
+) -> tuple[set[str], tuple[Field, ...]]:
+    """Submit ``data`` onto ``ts`` and validate the result; returns the changed attributes and the form."""
+    fields = _fields(session, caller, settings, ts, data, is_new=is_new)
+    before = {f.target: getattr(ts, f.target, None) for f in fields if f.target != "tag_names"}
+    before["tag_names"] = [tag.name for tag in ts.tags]
+    changed: set[str] = set()
+
+    def check(merged: dict[str, Any]) -> dict[str, list[str]]:
+        submitted = {k: v for k, v in merged.items() if k in before and v != before[k]}
+        changed.update(submitted)
+        _assign(session, ts, {k: merged[k] for k in before if k in merged})
+        violations = rules.validate(
+            session,
+            ts,
+            caller=caller,
+            settings=settings,
+            is_new=is_new,
+            changed=changed,
+            may_start=ts.end is not None or _may_start(session, caller, ts),
+            may_edit_export=may(session, caller, "edit_export", ts),
+        )
+        return _form_errors(violations, fields)
+
+    with session.no_autoflush:
+        submission = submit(fields, data, current=before, clear_missing=False, extra_checks=check)
+    if "tag_names" in submission.changes:
+        ts.tags = _existing_tags(session, submission.changes["tag_names"])
+    if not is_new and changed & {"project_id", "activity_id", "user_id"}:
+        # A new project, activity or owner: rates start over unless given with this request.
+        if not {"fixed_rate", "hourly_rate"} & set(submission.changes):
+            ts.fixed_rate = ts.hourly_rate = ts.internal_rate = None
+        if "billable_mode" not in submission.changes:
+            ts.billable_mode = "auto"
+    return changed, fields
+
+
+def _may_start(session: Session, caller: Caller, ts: Timesheet) -> bool:
+    return ts.project is not None and ts.activity is not None and may(session, caller, "start", ts)
+
+
+def _existing_tags(session: Session, names: list[str]) -> list[Tag]:
+    """Tags by name; unknown names are dropped (Kimai's API form does not create tags)."""
+    if not names:
+        return []
+    found = {tag.name: tag for tag in session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    return [found[name] for name in names if name in found]
+
+
+def _save(session: Session, ts: Timesheet, settings: Settings) -> Timesheet:
+    ts.timezone = ts.user.timezone  # rendered in the owner's timezone of the last save
+    rules.calculate(session, ts, settings)
+    ts.modified_at = utcnow()
+    session.add(ts)
+    session.flush()
+    changes.record(session, entity=KIND, entity_id=ts.id, op="upsert")
+    return ts
+
+
+def _stop_others(session: Session, caller: Caller, ts: Timesheet, settings: Settings) -> None:
+    """Starting a timer stops the owner's oldest running ones beyond the hard limit."""
+    running = list(
+        session.scalars(
+            select(Timesheet)
+            .where(Timesheet.user_id == ts.user_id, Timesheet.end.is_(None), Timesheet.id != ts.id)
+            .order_by(Timesheet.begin, Timesheet.id)
+        )
+    )
+    excess = len(running) + 1 - settings.timesheet_active_entries_hard_limit
+    for other in running[: max(excess, 0)]:
+        other.end = utcnow().replace(microsecond=0)
+        if _violations(session, caller, settings, other, is_new=False):
+            raise ActionFailed({}, STOP_FAILED)
+        _save(session, other, settings)
+
+
+def new_timesheet(caller: Caller, settings: Settings, *, begin: dt.datetime | None = None) -> Timesheet:
+    return Timesheet(
+        user_id=caller.id,
+        begin=begin or rules.round_begin_now(utcnow(), settings),
+        end=None,
+        timezone=caller.timezone,
+        break_=0,
+        billable_mode="auto",
+        exported=False,
+        tags=[],
+    )
+
+
+def create(session: Session, *, caller: Caller, settings: Settings, data: Any) -> Timesheet:
+    if not caller.can("create_own_timesheet"):
+        raise Forbidden()
+    ts = new_timesheet(caller, settings)
+    ts.user = session.get(User, caller.id)  # type: ignore[assignment]
+    _, fields = _edit(session, caller=caller, settings=settings, ts=ts, data=data, is_new=True)
+    try:
+        _insert(session, caller=caller, settings=settings, ts=ts)
+    except ActionFailed as exc:
+        # POST reports a failed save as an error of the whole form.
+        fail(fields, {}, [exc.message])
+    return ts
+
+
+def _insert(session: Session, *, caller: Caller, settings: Settings, ts: Timesheet) -> None:
+    """Kimai's saveNewTimesheet: permission to start (running) or create, then stop other timers."""
+    if not may(session, caller, "start" if ts.end is None else "create", ts):
+        raise Forbidden()
+    session.add(ts)
+    session.flush()
+    if ts.end is None:
+        _stop_others(session, caller, ts, settings)
+    _save(session, ts, settings)
+
+
+def update(
+    session: Session, *, caller: Caller, settings: Settings, timesheet_id: int, data: Any
+) -> Timesheet:
+    ts = load(session, caller=caller, timesheet_id=timesheet_id, attribute="edit")
+    _edit(session, caller=caller, settings=settings, ts=ts, data=data, is_new=False)
+    return _save(session, ts, settings)
+
+
+def remove(session: Session, *, caller: Caller, timesheet_id: int) -> None:
+    ts = load(session, caller=caller, timesheet_id=timesheet_id, attribute="delete")
+    session.delete(ts)
+    session.flush()
+    changes.record(session, entity=KIND, entity_id=timesheet_id, op="delete")
+
+
+def _violations(
+    session: Session, caller: Caller, settings: Settings, ts: Timesheet, *, is_new: bool
+) -> rules.Violations:
+    """Validation outside a form (stop, restart, duplicate, stopping other timers)."""
+    return rules.validate(
+        session,
+        ts,
+        caller=caller,
+        settings=settings,
+        is_new=is_new,
+        changed=set(),
+        may_start=ts.end is not None or _may_start(session, caller, ts),
+        may_edit_export=True,
+    )
+
+
+def _validate_action(
+    session: Session, caller: Caller, settings: Settings, ts: Timesheet, *, is_new: bool
+) -> None:
+    violations = _violations(session, caller, settings, ts, is_new=is_new)
+    if violations:
+        raise ActionFailed(violations)
+
+
+def stop(session: Session, *, caller: Caller, settings: Settings, timesheet_id: int) -> Timesheet:
+    ts = load(session, caller=caller, timesheet_id=timesheet_id, attribute="stop")
+    if ts.end is not None:
+        return ts
+    ts.end = utcnow().replace(microsecond=0)
+    _validate_action(session, caller, settings, ts, is_new=False)
+    return _save(session, ts, settings)
+
+
+def restart(
+    session: Session,
+    *,
+    caller: Caller,
+    settings: Settings,
+    timesheet_id: int,
+    begin: dt.datetime | None,
+    copy_all: bool,
+) -> Timesheet:
+    original = load(session, caller=caller, timesheet_id=timesheet_id, attribute="start")
+    ts = new_timesheet(caller, settings, begin=rules.round_begin_now(begin, settings) if begin else None)
+    ts.user = session.get(User, caller.id)  # type: ignore[assignment]
+    ts.project, ts.activity = original.project, original.activity
+    if copy_all:
+        # Rates are never copied; billable is recomputed from the entities.
+        ts.description = original.description
+        ts.tags = list(original.tags)
+        ts.meta = [TimesheetMeta(name=m.name, value=m.value, visible=m.visible) for m in original.meta]
+    _validate_action(session, caller, settings, ts, is_new=True)
+    _insert(session, caller=caller, settings=settings, ts=ts)
+    return ts
+
+
+def duplicate(session: Session, *, caller: Caller, settings: Settings, timesheet_id: int) -> Timesheet:
+    original = load(session, caller=caller, timesheet_id=timesheet_id, attribute="duplicate")
+    copied = {
+        column.key: getattr(original, column.key)
+        for column in Timesheet.__table__.columns
+        if column.key not in ("id", "modified_at", "created_at")
+    }
+    ts = Timesheet(**{k if k != "break" else "break_": v for k, v in copied.items()})
+    ts.exported = False
+    ts.user, ts.project, ts.activity = original.user, original.project, original.activity
+    ts.tags = list(original.tags)
+    ts.meta = [TimesheetMeta(name=m.name, value=m.value, visible=m.visible) for m in original.meta]
+    _validate_action(session, caller, settings, ts, is_new=True)
+    _insert(session, caller=caller, settings=settings, ts=ts)
+    return ts
+
+
+def toggle_export(session: Session, *, caller: Caller, settings: Settings, timesheet_id: int) -> Timesheet:
+    ts = load(session, caller=caller, timesheet_id=timesheet_id, attribute="edit_export")
+    if ts.exported and not caller.can("edit_exported_timesheet"):
+        raise Forbidden()
+    ts.exported = not ts.exported
+    return _save(session, ts, settings)
+
+
+def set_meta(
+    session: Session, *, caller: Caller, settings: Settings, timesheet_id: int, data: Any
+) -> Timesheet:
+    """``name`` is looked up before ``value`` is read (an unknown name is 404 even without a value)."""
+    ts = load(session, caller=caller, timesheet_id=timesheet_id, attribute="edit")
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        raise BadRequest()
+    declared = declared_meta_fields(session, entity_type=KIND, configured=settings.meta_fields)
+    known = {row.name.lower(): (row.name, row.visible) for row in ts.meta}
+    for declared_name, visible in declared.items():
+        known.setdefault(declared_name.lower(), (declared_name, visible))
+    if name.lower() not in known:
+        raise NotFound()
+    value = data.get("value")
+    if not isinstance(value, str):
+        raise BadRequest()
+    stored_name, visible = known[name.lower()]
+    upsert(
+        session,
+        TimesheetMeta.__table__,
+        {
+            "entity_id": ts.id,
+            "name": stored_name,
+            "value": value,
+            "visible": visible,
+            "modified_at": utcnow(),
+        },
+        keys=("entity_id", "name"),
+        update=("value", "modified_at"),
+    )
+    session.expire(ts, ["meta"])
+    ts.modified_at = utcnow()
+    session.flush()
+    changes.record(session, entity=KIND, entity_id=ts.id, op="upsert")
+    return ts
+
+
+# --- favorites --------------------------------------------------------------------------------------
+
+
+def _own_record(session: Session, caller: Caller, timesheet_id: int) -> Timesheet:
+    ts = get(session, timesheet_id=timesheet_id)
+    if not caller.can("start_own_timesheet") or ts.user_id != caller.id:
+        raise Forbidden()
+    return ts
+
+
+def add_favorite(session: Session, *, caller: Caller, timesheet_id: int) -> None:
+    """Newest first; a sixth favorite pushes out the oldest."""
+    ts = _own_record(session, caller, timesheet_id)
+    owned = TimesheetFavorite.user_id == caller.id
+    if session.scalar(select(TimesheetFavorite.id).where(owned, TimesheetFavorite.timesheet_id == ts.id)):
+        return
+    ids = list(
+        session.scalars(select(TimesheetFavorite.id).where(owned).order_by(TimesheetFavorite.id.desc()))
+    )
+    if len(ids) >= MAX_FAVORITES:
+        session.execute(delete(TimesheetFavorite).where(TimesheetFavorite.id.in_(ids[MAX_FAVORITES - 1 :])))
+    session.add(TimesheetFavorite(user_id=caller.id, timesheet_id=ts.id))
+    session.flush()
+
+
+def remove_favorite(session: Session, *, caller: Caller, timesheet_id: int) -> None:
+    ts = _own_record(session, caller, timesheet_id)
+    session.execute(
+        delete(TimesheetFavorite).where(
+            TimesheetFavorite.user_id == caller.id, TimesheetFavorite.timesheet_id == ts.id
+        )
+    )
+
+
+def favorite_ids(session: Session, *, caller: Caller) -> list[int]:
+    return list(
+        session.scalars(
+            select(TimesheetFavorite.timesheet_id)
+            .where(TimesheetFavorite.user_id == caller.id)
+            .order_by(TimesheetFavorite.id.desc())
+        )
+    )

@@ -15,19 +15,19 @@ from punchclock.users.models import User
 
 class Timesheet(Tracked, Base):
     __tablename__ = "timesheets"
+    # Every list order (begin, end, rate) per user, and the project/activity filters in begin order.
     __table_args__ = (
         Index("ix_timesheets_user_begin", "user_id", "begin"),
         Index("ix_timesheets_user_end", "user_id", "end"),
+        Index("ix_timesheets_user_rate", "user_id", "rate"),
+        Index("ix_timesheets_project_begin", "project_id", "begin"),
+        Index("ix_timesheets_activity_begin", "activity_id", "begin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    activity_id: Mapped[int] = mapped_column(
-        ForeignKey("activities.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), nullable=False)
     begin: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The owner's timezone at the last save; begin/end are rendered in it.

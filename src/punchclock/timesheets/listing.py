@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from punchclock.activities.models import Activity
@@ -56,12 +56,16 @@ def _known(ids: Iterable[int]) -> list[int]:
 
 def may_access_user(session: Session, caller: Caller, user: User) -> bool:
     """Kimai's ``access_user``: oneself; everybody for admins; else enabled, non-system members of a
-    team the caller leads."""
+    team the caller leads, and (for team leads) plain users who are in no team at all."""
     if user.id == caller.id or caller.sees_all or caller.can("view_user"):
         return True
     if not user.enabled or user.system_account:
         return False
-    return user.id in led_users(session, caller)
+    if user.id in led_users(session, caller):
+        return True
+    plain_user = not set(user.roles) - {"ROLE_USER"}
+    lead_role = bool({"ROLE_TEAMLEAD", "ROLE_ADMIN"} & set(caller.roles))
+    return lead_role and plain_user and not session.scalar(select(exists().where(TeamMember.user_id == user.id)))
 
 
 def user_scope(session: Session, caller: Caller, filters: Filters) -> list[int] | None:
@@ -132,16 +136,19 @@ def build_query(session: Session, caller: Caller, filters: Filters) -> Select[An
     clauses.extend(team_filter(session, caller))
     if filters.term:
         clauses.append(term_filter(filters.term, [T.description], TimesheetMeta, T.id))
-    return select(Timesheet.__table__).where(and_(*clauses))
+    return select(Timesheet.__table__).where(*clauses)  # none: every record (an admin's user=all)
 
 
 def order(query: Select[Any], order_by: str, direction: str) -> Select[Any]:
     """The key, then the id the same way; a running record's missing end sorts as on MySQL
     (first ascending, last descending)."""
     key = ORDER_KEYS[order_by]
-    if direction == "DESC":
-        return query.order_by(key.desc().nulls_last(), T.id.desc())
-    return query.order_by(key.asc().nulls_first(), T.id.asc())
+    descending = direction == "DESC"
+    ordered = key.desc() if descending else key.asc()
+    if key is T.end:
+        # Only end can be null; NULLS clauses on the other keys would keep PostgreSQL off their indexes.
+        ordered = ordered.nulls_last() if descending else ordered.nulls_first()
+    return query.order_by(ordered, T.id.desc() if descending else T.id.asc())
 
 
 @dataclass

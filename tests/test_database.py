@@ -239,6 +239,7 @@ def fill_every_table(session: Session) -> None:
             models.TeamProject(team_id=team.id, project_id=project.id),
             models.TeamActivity(team_id=team.id, activity_id=activity.id),
             models.TimesheetTag(timesheet_id=timesheet.id, tag_id=tag.id),
+            models.TimesheetFavorite(user_id=ana.id, timesheet_id=timesheet.id),
             models.UserPreference(user_id=ana.id, name="theme", value="dark"),
             models.MetaFieldDefinition(entity_type="customer", name="crm_id"),
         ]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import BAD_REQUEST, EXTRA_FIELDS, FORBIDDEN, NOT_FOUND, Api
+from tests.conftest import EXTRA_FIELDS, NOT_FOUND, Api
 from tests.test_projects import make_activity, make_customer, make_project, validation_failed
 
 FORM_FIELDS_USER = ("begin", "end", "project", "activity", "description", "tags")
@@ -55,7 +55,8 @@ def test_kimai_example_rounding_and_rates(api: Api, world: dict[str, Any]) -> No
 
 def test_running_and_active(api: Api, world: dict[str, Any]) -> None:
     first = post(api, world, begin=local_time(hours_ago=3)).json()
-    assert first["end"] is None and first["duration"] == 0
+    assert first["end"] is None
+    assert first["duration"] == 0
     second = post(api, world, begin=local_time(hours_ago=2)).json()
     active = api.get("/api/timesheets/active").json()
     assert [row["id"] for row in active] == [second["id"]]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, text
+from sqlalchemy import create_engine, insert, make_url, text
 
 from punchclock import models
 from punchclock.app import create_app
@@ -27,7 +27,24 @@ from punchclock.db import Database
 from punchclock.migrate import upgrade
 from tests.spec import check_response
 
-POSTGRES_URL = os.environ.get("PUNCHCLOCK_TEST_POSTGRES_URL", "")
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist every worker gets a PostgreSQL database of its own (created on first use),
+    so workers never reset each other's schemas."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(Settings(database_url=url).database_url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _per_worker(os.environ.get("PUNCHCLOCK_TEST_POSTGRES_URL", ""))
 REQUIRE_POSTGRES = os.environ.get("PUNCHCLOCK_REQUIRE_POSTGRES") == "1"
 PASSWORD = "password123"
 API_PASSWORD = "legacy-secret"

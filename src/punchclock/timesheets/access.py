@@ -83,14 +83,14 @@ def team_filter(session: Session, caller: Caller) -> list[ColumnElement[bool]]:
         return []
     clauses: list[ColumnElement[bool]] = []
     teams = list(caller.team_ids)
-    for link, owner, column in (
-        (TeamCustomer, TeamCustomer.customer_id, Project.customer_id),
-        (TeamProject, TeamProject.project_id, Timesheet.project_id),
-        (TeamActivity, TeamActivity.activity_id, Timesheet.activity_id),
+    # The customer is reached through the record's project (in the subquery, correlated to the record).
+    of_customer = and_(TeamCustomer.customer_id == Project.customer_id, Project.id == Timesheet.project_id)
+    for link, match in (
+        (TeamCustomer, of_customer),
+        (TeamProject, TeamProject.project_id == Timesheet.project_id),
+        (TeamActivity, TeamActivity.activity_id == Timesheet.activity_id),
     ):
         if session.scalar(select(exists().select_from(link))):
-            open_ = not_(exists().where(owner == column))
-            clauses.append(
-                or_(open_, exists().where(owner == column, link.team_id.in_(teams))) if teams else open_
-            )
+            open_ = not_(exists().where(match))
+            clauses.append(or_(open_, exists().where(match, link.team_id.in_(teams))) if teams else open_)
     return clauses

@@ -63,9 +63,9 @@ def may_access_user(session: Session, caller: Caller, user: User) -> bool:
         return False
     if user.id in led_users(session, caller):
         return True
-    plain_user = not set(user.roles) - {"ROLE_USER"}
-    lead_role = bool({"ROLE_TEAMLEAD", "ROLE_ADMIN"} & set(caller.roles))
-    return lead_role and plain_user and not session.scalar(select(exists().where(TeamMember.user_id == user.id)))
+    if not {"ROLE_TEAMLEAD", "ROLE_ADMIN"} & set(caller.roles) or set(user.roles) - {"ROLE_USER"}:
+        return False
+    return not session.scalar(select(exists().where(TeamMember.user_id == user.id)))
 
 
 def user_scope(session: Session, caller: Caller, filters: Filters) -> list[int] | None:
@@ -109,8 +109,10 @@ def build_query(session: Session, caller: Caller, filters: Filters) -> Select[An
     projects = _check_access(session, caller, Project, filters.projects, project_open)
     activities = _check_access(session, caller, Activity, filters.activities, activity_open)
     if filters.tags:
+        # Kimai looks names up on MySQL, whose collation ignores case (tag names are unique that way).
+        names = {name.lower() for name in filters.tags}
         tag_ids = list(
-            session.scalars(select(Tag.id).where(Tag.name.in_(filters.tags), Tag.visible.is_(True)))
+            session.scalars(select(Tag.id).where(func.lower(Tag.name).in_(names), Tag.visible.is_(True)))
         )
         if not tag_ids:
             raise BadRequest()  # "Given tags were not found"

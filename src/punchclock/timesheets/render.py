@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload, raiseload
 
 from punchclock.activities import render as activity_render
 from punchclock.activities.models import Activity
+from punchclock.customers.models import Customer
 from punchclock.kimai.datetimes import format_datetime
 from punchclock.projects import render as project_render
 from punchclock.projects.models import Project
@@ -62,18 +63,28 @@ def entity(t: Any, *, rates: bool) -> dict[str, Any]:
     return view
 
 
+# Expanded views show custom fields but never teams: skip loading those (and every team's members).
+_PROJECT = (raiseload(Project.teams), defaultload(Project.customer).raiseload(Customer.teams))
+_ACTIVITY = (
+    raiseload(Activity.teams),
+    defaultload(Activity.project).raiseload(Project.teams),
+    defaultload(Activity.project).defaultload(Project.customer).raiseload(Customer.teams),
+)
+
+
 class Related:
     """The users, projects and activities an expanded list nests, loaded once for the whole list."""
 
     def __init__(self, session: Session, records: list[Any]) -> None:
-        def load(model: Any, ids: set[int]) -> Mapping[int, Any]:
+        def load(model: Any, ids: set[int], *options: Any) -> Mapping[int, Any]:
             if not ids:
                 return {}
-            return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+            query = select(model).where(model.id.in_(ids)).options(*options)
+            return {row.id: row for row in session.scalars(query)}
 
         self.users = load(User, {r.user_id for r in records})
-        self.projects = load(Project, {r.project_id for r in records})
-        self.activities = load(Activity, {r.activity_id for r in records})
+        self.projects = load(Project, {r.project_id for r in records}, *_PROJECT)
+        self.activities = load(Activity, {r.activity_id for r in records}, *_ACTIVITY)
 
     def expand(self, view: dict[str, Any]) -> dict[str, Any]:
         view["activity"] = activity_render.expanded(self.activities[view["activity"]])

@@ -36,6 +36,7 @@ config = APIRouter(prefix="/api/config", tags=["Default"])
 
 DEFAULT_SIZE = 50
 MAX_SIZE = 500
+PHP_INT_MAX = 2**63 - 1
 
 Id = Annotated[str | None, Query(pattern=r"^\d+$")]
 Ids = Annotated[list[str] | None, Query(pattern=r"^\d+$")]
@@ -54,6 +55,15 @@ def _strict(value: str | None, tz: str) -> Any:
     if parsed is None:
         raise BadRequest()
     return parsed
+
+
+def _php_int(value: str | None) -> int:
+    """A page or size as Kimai reads it (an int cast): other Unicode digits pass the pattern but read
+    as 0; PHP's cast saturates where int() would refuse thousands of digits."""
+    if not value or not value.isascii():
+        return 0
+    digits = value.lstrip("0")
+    return min(int(digits or 0), PHP_INT_MAX) if len(digits) <= 19 else PHP_INT_MAX
 
 
 def _flag(value: str | None) -> bool | None:
@@ -118,7 +128,8 @@ async def list_timesheets(
         if scalar is not None:
             raise BadRequest()
     for values in (users, customers, projects, activities):
-        if values and not all(v.isascii() and v.isdigit() for v in values):
+        # Kimai's \d+ (Unicode digits); non-ASCII ones then name no row and are ignored (as_ids).
+        if values and not all(v.isdecimal() for v in values):
             raise BadRequest()
     tz = ctx.caller.timezone
     filters = listing.Filters(
@@ -136,8 +147,8 @@ async def list_timesheets(
         term=term or None,
         modified_after=_strict(modified_after, "UTC"),
     )
-    page_number = max(int(page or 1), 1)
-    per_page = min(int(size or 0) or DEFAULT_SIZE, MAX_SIZE)
+    page_number = max(_php_int(page), 1)
+    per_page = min(_php_int(size) or DEFAULT_SIZE, MAX_SIZE)
     if (page_number - 1) * per_page > 2**53:
         raise NotFound()
     expanded = full in ("1", "true")
@@ -196,7 +207,7 @@ async def recent_timesheets(
     size: Annotated[Digits, Query(description="How many (default 10)")] = None,
 ) -> Response:
     since = _strict(begin, ctx.caller.timezone)
-    limit = min(int(size), 2**31) if size is not None else 10
+    limit = min(_php_int(size), 2**31) if size is not None else 10
 
     def work(s: Session) -> list[dict[str, Any]]:
         if not ctx.caller.can("view_own_timesheet"):
@@ -285,15 +296,16 @@ _action("toggle_export", "Toggle the exported flag")
 async def restart_timesheet(id: int, ctx: Ctx) -> Response:
     data = await read_body(ctx.request)
     params = data if isinstance(data, dict) else {}
-    copy, begin = params.get("copy"), params.get("begin")
-    # Strict body parameters: copy is "all" or absent, begin Kimai's local datetime.
-    if copy is not None and copy != "all":
-        raise BadRequest()
-    if begin is not None and not isinstance(begin, str):
-        raise BadRequest()
-    since = _strict(begin, ctx.caller.timezone) if begin is not None else None
+    # Strict body parameters: copy is "all", begin Kimai's local datetime; an empty value (or JSON
+    # null) passes Symfony's constraints and means "absent" (no copy, begin now).
+    copy, begin = (None if params.get(key) == "" else params.get(key) for key in ("copy", "begin"))
 
     def work(s: Session) -> dict[str, Any]:
+        # Kimai reads the parameters after the record (404) and the voter (403).
+        svc.load(s, caller=ctx.caller, timesheet_id=id, attribute="start")
+        if (copy is not None and copy != "all") or (begin is not None and not isinstance(begin, str)):
+            raise BadRequest()
+        since = _strict(begin, ctx.caller.timezone) if begin is not None else None
         ts = svc.restart(
             s,
             caller=ctx.caller,

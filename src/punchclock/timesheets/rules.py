@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from punchclock.activities.models import ActivityRate
@@ -20,6 +20,7 @@ from punchclock.config import Settings
 from punchclock.customers.models import CustomerRate
 from punchclock.db import utcnow
 from punchclock.kimai.datetimes import zone
+from punchclock.kimai.forms import NOT_NULL
 from punchclock.projects.models import ProjectRate
 from punchclock.timesheets.models import Timesheet
 from punchclock.users.models import UserPreference
@@ -73,8 +74,8 @@ def _round(instant: dt.datetime, minutes: int, how: str) -> dt.datetime:
         target = down
     elif how == "ceil":
         target = down + step if diff or instant.microsecond else down
-    else:  # closest
-        target = down + step if diff >= step / 2 else down
+    else:  # closest; exactly half way goes down
+        target = down + step if diff > step / 2 else down
     return dt.datetime.fromtimestamp(target, dt.UTC)
 
 
@@ -86,7 +87,8 @@ def _round_seconds(value: int, minutes: int, how: str) -> int:
         return value - value % step
     if how == "ceil":
         return math.ceil(value / step) * step
-    return round(value / step) * step
+    diff = value % step  # closest; exactly half way goes down
+    return value - diff + (step if diff > step / 2 else 0)
 
 
 # mode -> how begin, end and duration are rounded
@@ -128,14 +130,21 @@ def raw_duration(ts: Timesheet) -> int | None:
 # --- rates ------------------------------------------------------------------------------------------
 
 
-def _preference(session: Session, user_id: int, name: str) -> float | None:
-    value = session.scalar(
-        select(UserPreference.value).where(UserPreference.user_id == user_id, UserPreference.name == name)
+def _rate_preferences(session: Session, user_id: int) -> dict[str, float]:
+    """The user's ``hourly_rate`` and ``internal_rate`` preferences that hold a number."""
+    rows = session.execute(
+        select(UserPreference.name, UserPreference.value).where(
+            UserPreference.user_id == user_id, UserPreference.name.in_(("hourly_rate", "internal_rate"))
+        )
     )
-    try:
-        return None if value in (None, "") else float(value)  # type: ignore[arg-type]
-    except ValueError:
-        return None
+    found: dict[str, float] = {}
+    for name, value in rows:
+        try:
+            if value not in (None, ""):
+                found[name] = float(value)
+        except ValueError:
+            continue
+    return found
 
 
 @dataclass(frozen=True)
@@ -153,17 +162,20 @@ def _best_rate(session: Session, ts: Timesheet) -> _Configured | None:
         (ProjectRate, ts.project_id, 3),
         (CustomerRate, ts.project.customer_id, 1),
     )
-    best: tuple[int, _Configured] | None = None
-    for model, owner_id, score in candidates:
-        rows = session.execute(
-            select(model.rate, model.internal_rate, model.fixed, model.user_id).where(
-                model.entity_id == owner_id, or_(model.user_id == ts.user_id, model.user_id.is_(None))
-            )
+    query = union_all(
+        *(
+            select(
+                model.rate, model.internal_rate, model.fixed, model.user_id, literal(score).label("score")
+            ).where(model.entity_id == owner_id, or_(model.user_id == ts.user_id, model.user_id.is_(None)))
+            for model, owner_id, score in candidates
         )
-        for row in rows:
-            points = score + (1 if row.user_id is not None else 0)
-            if best is None or points >= best[0]:
-                best = (points, _Configured(row.rate, row.internal_rate, row.fixed))
+    )
+    best: tuple[int, _Configured] | None = None
+    for row in session.execute(query):
+        points = row.score + (1 if row.user_id is not None else 0)
+        # On equal points the later candidate wins, as Kimai's keyed sort does.
+        if best is None or points >= best[0]:
+            best = (points, _Configured(row.rate, row.internal_rate, row.fixed))
     return best[1] if best else None
 
 
@@ -187,16 +199,17 @@ def apply_rates(session: Session, ts: Timesheet) -> None:
         else:
             hourly = hourly if hourly is not None else configured.rate
             internal = configured.internal_rate
+    preferences = _rate_preferences(session, ts.user_id)
     if fixed is not None:
         if fixed_internal is None:
-            internal_hourly = _preference(session, ts.user_id, "internal_rate")
+            internal_hourly = preferences.get("internal_rate")
             fixed_internal = fixed if internal_hourly is None else _money(internal_hourly, ts.duration)
         ts.rate, ts.internal_rate, ts.fixed_rate = fixed, fixed_internal, fixed
         return
     if hourly is None:
-        hourly = _preference(session, ts.user_id, "hourly_rate") or 0.0
+        hourly = preferences.get("hourly_rate", 0.0)
     if internal is None:
-        preferred = _preference(session, ts.user_id, "internal_rate")
+        preferred = preferences.get("internal_rate")
         internal = hourly if preferred is None else preferred
     ts.hourly_rate = hourly
     ts.rate = _money(hourly, ts.duration)
@@ -294,6 +307,31 @@ def validate(
                 _add(errors, "project", "hidden_project")
             if not project.customer.visible:
                 _add(errors, "customer", "hidden_customer")
+    if not is_new and ts.exported and not may_edit_export:
+        _add(errors, "exported", "exported")
+    if not settings.timesheet_allow_future_times and ts.begin is not None:
+        now = utcnow().timestamp()
+        if ts.begin.timestamp() > now + settings.timesheet_rounding_begin * 60 + 60:
+            _add(errors, BEGIN, "future_begin")
+        if ts.end is not None and ts.end.timestamp() > now + settings.timesheet_rounding_end * 60 + 60:
+            _add(errors, "end_time", "future_end")
+    duration = raw_duration(ts)
+    if duration is not None:
+        limit = settings.timesheet_long_running_duration
+        if duration > ONE_YEAR:
+            _add(errors, DURATION, "year")
+        elif limit > 0 and duration / 60 > limit:
+            errors.setdefault(DURATION, []).append(f"Maximum {limit // 60}:{limit % 60:02d} hours allowed.")
+        if duration < 0:
+            _add(errors, DURATION, "negative")
+    # (Not for reversed times, which already failed above.)
+    checks_overlap = not settings.timesheet_allow_overlapping and ts.begin is not None
+    if checks_overlap and not (ts.end is not None and ts.begin > ts.end) and overlaps(session, ts):
+        _add(errors, BEGIN, "overlap")
+    # Removing the end restarts the record, which needs the start permission (looked at only when
+    # the rules above passed, as Kimai orders its constraints).
+    if ts.end is None and not errors and not may_start:
+        _add(errors, END, "restart")
     # Team access, for what this request chose.
     if not caller.sees_all:
         if project is not None and (is_new or "project_id" in changed) and not project_open(caller, project):
@@ -304,40 +342,30 @@ def validate(
             and not activity_open(caller, activity)
         ):
             _add(errors, "activity", "activity_access")
-    # Removing the end restarts the record, which needs the start permission.
-    if ts.end is None and not errors and not may_start:
-        _add(errors, END, "restart")
-    if not is_new and ts.exported and not may_edit_export:
-        _add(errors, "exported", "exported")
-    if not settings.timesheet_allow_future_times and ts.begin is not None:
-        now = utcnow().timestamp()
-        if ts.begin.timestamp() > now + settings.timesheet_rounding_begin * 60 + 60:
-            _add(errors, BEGIN, "future_begin")
-        if ts.end is not None and ts.end.timestamp() > now + settings.timesheet_rounding_end * 60 + 60:
-            _add(errors, "end_time", "future_end")
-    duration = raw_duration(ts)
-    if ts.end is not None and duration is not None:
-        limit = settings.timesheet_long_running_duration
-        if duration > ONE_YEAR:
-            _add(errors, DURATION, "year")
-        elif limit > 0 and duration / 60 > limit:
-            errors.setdefault(DURATION, []).append(f"Maximum {limit // 60}:{limit % 60:02d} hours allowed.")
-        if duration == 0 and not settings.timesheet_allow_zero_duration:
-            _add(errors, DURATION, "zero")
-        if duration < 0:
-            _add(errors, DURATION, "negative")
-    if not settings.timesheet_allow_overlapping and ts.begin is not None and overlaps(session, ts):
-        _add(errors, BEGIN, "overlap")
+    if duration == 0 and not settings.timesheet_allow_zero_duration:
+        _add(errors, DURATION, "zero")
+    # The entity's property constraints come after its class constraints.
+    for path, value in (("user", ts.user_id), ("activity", activity), ("project", project)):
+        if value is None:
+            errors.setdefault(path, []).append(NOT_NULL)
     return errors
 
 
 def overlaps(session: Session, ts: Timesheet) -> bool:
-    """Another record of the same user shares time with this one (a running one lasts forever)."""
-    end = ts.end
+    """Kimai's check against the owner's stopped records (running ones never count): one of them
+    holds begin + 1 s or end - 1 s, or starts or ends between the two. The second lets a record
+    start when the previous one ends."""
     other = Timesheet.__table__.c
-    clauses = [other.user_id == ts.user_id, or_(other.end.is_(None), other.end > ts.begin)]
-    if end is not None:
-        clauses.append(other.begin < end)
+    begin = ts.begin + dt.timedelta(seconds=1)
+    hits = [and_(other.begin <= begin, other.end >= begin)]
+    if ts.end is not None:
+        end = ts.end - dt.timedelta(seconds=1)
+        hits += [
+            and_(other.begin <= end, other.end >= end),
+            and_(other.begin >= begin, other.begin <= end),
+            and_(other.end >= begin, other.end <= end),
+        ]
+    clauses = [other.user_id == ts.user_id, other.end.is_not(None), or_(*hits)]
     if ts.id is not None:
         clauses.append(other.id != ts.id)
     return bool(session.scalar(select(exists().where(and_(*clauses)))))

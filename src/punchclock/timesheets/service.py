@@ -44,6 +44,7 @@ KIND = "timesheet"
 INVALID_DATETIME = "Please enter a valid date and time."
 STOP_FAILED = "You have an active time record which cannot be stopped automatically."
 MAX_FAVORITES = 5
+RATES = frozenset({"fixed_rate", "hourly_rate"})
 
 
 def get(session: Session, *, timesheet_id: int) -> Timesheet:
@@ -61,11 +62,23 @@ def load(session: Session, *, caller: Caller, timesheet_id: int, attribute: str)
     return ts
 
 
+def _get(session: Session, model: Any, entity_id: int) -> Any:
+    """``session.get`` that keeps the object for the rest of the transaction: the identity map only
+    holds weak references, and the form looks the same project up several times."""
+    cache = session.info.setdefault("timesheet_form_cache", {})
+    key = (model, entity_id)
+    if key not in cache:
+        cache[key] = find(session, model, entity_id)
+    return cache[key]
+
+
 # --- the form ---------------------------------------------------------------------------------------
 
 
 def _datetime(tz: str) -> Callable[[Any], dt.datetime | None]:
     def parse(raw: Any) -> dt.datetime | None:
+        if isinstance(raw, dict | list):  # the field's own invalid message, as for any bad value
+            raise FieldError(INVALID_DATETIME)
         value = text(raw)
         if value is None:
             return None
@@ -95,14 +108,35 @@ def _billable(raw: Any) -> str:
     return "no" if raw in (None, "", "0", False) else "yes"
 
 
+def _chosen_id(raw: Any) -> int | None:
+    """The id of an entity choice; an array is an invalid choice as well."""
+    if isinstance(raw, dict | list):
+        raise FieldError(INVALID_CHOICE)
+    return integer_id(raw)
+
+
+def _running_today(project: Project) -> bool:
+    """Kimai offers only projects running today (calendar dates of the UTC values, as the project list)."""
+    today = utcnow().date()
+    start, end = project.start, project.end
+    return (start is None or start.astimezone(dt.UTC).date() <= today) and (
+        end is None or end.astimezone(dt.UTC).date() >= today
+    )
+
+
 def _project_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
+    """Visible projects of visible customers, open to the caller and running today, plus the current one."""
+
     def parse(raw: Any) -> int | None:
-        project_id = integer_id(raw)
+        project_id = _chosen_id(raw)
         if project_id is None or project_id == current:
             return project_id
-        project = find(session, Project, project_id)
+        project = _get(session, Project, project_id)
         if project is None or not (
-            project.visible and project.customer.visible and project_open(caller, project)
+            project.visible
+            and project.customer.visible
+            and project_open(caller, project)
+            and _running_today(project)
         ):
             raise FieldError(INVALID_CHOICE)
         return project_id
@@ -113,17 +147,23 @@ def _project_choice(session: Session, caller: Caller, current: int | None) -> Ca
 def _activity_choice(
     session: Session, caller: Caller, current: int | None, project_id: Callable[[], int | None]
 ) -> Callable[[Any], int | None]:
-    """Visible activities of the chosen project, plus global ones where the project allows them."""
+    """Visible activities (of visible projects and customers) open to the caller, plus the current one;
+    once a project is given, only its activities and the global ones it allows."""
 
     def parse(raw: Any) -> int | None:
-        activity_id = integer_id(raw)
+        activity_id = _chosen_id(raw)
         if activity_id is None or activity_id == current:
             return activity_id
-        activity = find(session, Activity, activity_id)
+        activity = _get(session, Activity, activity_id)
         if activity is None or not activity.visible or not activity_open(caller, activity):
             raise FieldError(INVALID_CHOICE)
+        parent = activity.project
+        if parent is not None and not (parent.visible and parent.customer.visible):
+            raise FieldError(INVALID_CHOICE)
         chosen = project_id()
-        project = find(session, Project, chosen) if chosen is not None else None
+        if chosen is None:
+            return activity_id
+        project = _get(session, Project, chosen)
         if activity.project_id is None:
             if project is not None and not project.global_activities:
                 raise FieldError(INVALID_CHOICE)
@@ -136,7 +176,7 @@ def _activity_choice(
 
 def _user_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
     def parse(raw: Any) -> int | None:
-        user_id = integer_id(raw)
+        user_id = _chosen_id(raw)
         if user_id is None or user_id == current or selectable_user(session, caller, user_id):
             return user_id
         raise FieldError(INVALID_CHOICE)
@@ -153,15 +193,15 @@ def _fields(
     tz = caller.timezone if is_new else ts.timezone
 
     def submitted_project() -> int | None:
+        """The project the activity choices are filtered by: the one sent, even an invalid one (Kimai
+        casts it to an int, so an unknown id offers only global activities), else the record's."""
         raw = data.get("project") if isinstance(data, dict) else None
-        try:
-            return (
-                _project_choice(session, caller, ts.project_id)(raw)
-                if raw not in (None, "")
-                else ts.project_id
-            )
-        except FieldError:
+        if raw in (None, ""):
             return ts.project_id
+        try:
+            return _chosen_id(raw)
+        except FieldError:
+            return 0
 
     fields = [
         Field("begin", _datetime(tz)),
@@ -180,14 +220,16 @@ def _fields(
             Field("fixedRate", money, (at_least(0),)),
             Field("hourlyRate", money, (at_least(0),)),
         ]
-    if caller.can("create_other_timesheet") if is_new else True:
+    # POST offers the owner only to those who may book for others; PATCH to whoever may edit.
+    if not is_new or caller.can("create_other_timesheet"):
         fields.append(Field("user", _user_choice(session, caller, ts.user_id), attr="user_id"))
     if may(session, caller, "edit_export", ts):
         fields.append(Field("exported", checkbox))
     if may(session, caller, "edit_billable", ts):
         fields.append(Field("billable", _billable, attr="billable_mode"))
     if settings.timesheet_break_time:
-        fields.append(Field("break", duration, (at_least(0),), attr="break_"))
+        # Empty means no break; negative breaks are accepted, as in Kimai.
+        fields.append(Field("break", lambda raw: duration(raw) or 0, attr="break_"))
     return tuple(fields)
 
 
@@ -204,7 +246,7 @@ def _assign(session: Session, ts: Timesheet, values: dict[str, Any]) -> None:
             continue
         if attr in _RELATED:
             name, model = _RELATED[attr]
-            setattr(ts, name, session.get(model, value) if value is not None else None)
+            setattr(ts, name, _get(session, model, value) if value is not None else None)
         setattr(ts, attr, value)
 
 
@@ -213,7 +255,7 @@ def _form_errors(violations: rules.Violations, fields: tuple[Field, ...]) -> dic
     names = {f.target: f.name for f in fields}
     errors: dict[str, list[str]] = {}
     for path, messages in violations.items():
-        target = {"project": "project_id", "activity": "activity_id"}.get(path, path)
+        target = {"project": "project_id", "activity": "activity_id", "user": "user_id"}.get(path, path)
         errors.setdefault(names.get(target, FORM), []).extend(messages)
     return errors
 
@@ -253,12 +295,11 @@ def _edit(
         submission = submit(fields, data, current=before, clear_missing=False, extra_checks=check)
     if "tag_names" in submission.changes:
         ts.tags = _existing_tags(session, submission.changes["tag_names"])
-    if not is_new and changed & {"project_id", "activity_id", "user_id"}:
-        # A new project, activity or owner: rates start over unless given with this request.
-        if not {"fixed_rate", "hourly_rate"} & set(submission.changes):
-            ts.fixed_rate = ts.hourly_rate = ts.internal_rate = None
-        if "billable_mode" not in submission.changes:
-            ts.billable_mode = "auto"
+    if not is_new and changed & {"project_id", "activity_id", "user_id"} and not changed & RATES:
+        # Kimai's rate reset: a new project, activity or owner without a changed rate starts the rates
+        # over and makes billable automatic again (even a billable value sent along).
+        ts.fixed_rate = ts.hourly_rate = ts.internal_rate = None
+        ts.billable_mode = "auto"
     return changed, fields
 
 
@@ -277,6 +318,9 @@ def _existing_tags(session: Session, names: list[str]) -> list[Tag]:
 def _save(session: Session, ts: Timesheet, settings: Settings) -> Timesheet:
     ts.timezone = ts.user.timezone  # rendered in the owner's timezone of the last save
     rules.calculate(session, ts, settings)
+    # Kimai computes billable automatically only when the record is created or reset (its mode is
+    # not stored): later saves keep the value unless a new one is sent.
+    ts.billable_mode = "yes" if ts.billable else "no"
     ts.modified_at = utcnow()
     session.add(ts)
     session.flush()
@@ -296,8 +340,9 @@ def _stop_others(session: Session, caller: Caller, ts: Timesheet, settings: Sett
     excess = len(running) + 1 - settings.timesheet_active_entries_hard_limit
     for other in running[: max(excess, 0)]:
         other.end = utcnow().replace(microsecond=0)
-        if _violations(session, caller, settings, other, is_new=False):
-            raise ActionFailed({}, STOP_FAILED)
+        violations = _violations(session, caller, settings, other, is_new=False)
+        if violations:
+            raise ActionFailed(violations, STOP_FAILED)
         _save(session, other, settings)
 
 
@@ -332,11 +377,9 @@ def _insert(session: Session, *, caller: Caller, settings: Settings, ts: Timeshe
     """Kimai's saveNewTimesheet: permission to start (running) or create, then stop other timers."""
     if not may(session, caller, "start" if ts.end is None else "create", ts):
         raise Forbidden()
-    session.add(ts)
-    session.flush()
+    _save(session, ts, settings)
     if ts.end is None:
         _stop_others(session, caller, ts, settings)
-    _save(session, ts, settings)
 
 
 def update(
@@ -366,7 +409,8 @@ def _violations(
         is_new=is_new,
         changed=set(),
         may_start=ts.end is not None or _may_start(session, caller, ts),
-        may_edit_export=True,
+        # Stopping an exported record (also another timer) needs edit_export, as in Kimai.
+        may_edit_export=may(session, caller, "edit_export", ts),
     )
 
 
@@ -412,12 +456,14 @@ def restart(
 
 def duplicate(session: Session, *, caller: Caller, settings: Settings, timesheet_id: int) -> Timesheet:
     original = load(session, caller=caller, timesheet_id=timesheet_id, attribute="duplicate")
-    copied = {
-        column.key: getattr(original, column.key)
-        for column in Timesheet.__table__.columns
-        if column.key not in ("id", "modified_at", "created_at")
-    }
-    ts = Timesheet(**{k if k != "break" else "break_": v for k, v in copied.items()})
+    # Mapped attribute names, not column names: the column "break" is the attribute ``break_``.
+    ts = Timesheet(
+        **{
+            attr.key: getattr(original, attr.key)
+            for attr in Timesheet.__mapper__.column_attrs
+            if attr.key not in ("id", "modified_at", "created_at")
+        }
+    )
     ts.exported = False
     ts.user, ts.project, ts.activity = original.user, original.project, original.activity
     ts.tags = list(original.tags)

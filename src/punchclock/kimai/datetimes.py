@@ -155,10 +155,11 @@ def end_of_day(day: dt.date, tz: str) -> dt.datetime | None:
     return wall_clock(dt.datetime(day.year, day.month, day.day, 23, 59, 59), tz)  # noqa: DTZ001
 
 
-# Form fields (timesheet begin/end): date and time with a "T" or a space, seconds and fraction
-# optional, then optionally an offset ("Z", "+02:00", "+0200", "+02"), which is honoured.
+# Form fields (timesheet begin/end): date and time with a "T" or a space, seconds (one or two
+# digits, as PHP reads them) and fraction optional, then optionally an offset ("Z", "+02:00",
+# "+0200", "+02"), which is honoured.
 _FORM_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{1,2})(?:\.\d+)?)?"
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?",
     re.ASCII | re.IGNORECASE,
 )

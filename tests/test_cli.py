@@ -217,6 +217,16 @@ def test_the_walk_finds_every_command() -> None:
         "meta-field remove",
         "demo",
         "version",
+        "import-csv",
+        "user list",
+        "user update",
+        "user disable",
+        "token list",
+        "token revoke",
+        "team create",
+        "team add-member",
+        "invoice create",
+        "invoice status",
     }
 
 

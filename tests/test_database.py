@@ -216,12 +216,28 @@ def fill_every_table(session: Session) -> None:
         timezone="Pacific/Tongatapu",
     )
     session.add(timesheet)
+    invoice = models.Invoice(
+        invoice_number="2024/001",
+        customer=customer,
+        user_id=ana.id,
+        created_at=dt.datetime(2024, 6, 1, 9, 0, tzinfo=TONGA),
+        timezone="Pacific/Tongatapu",
+        total=119.0,
+        tax=19.0,
+        currency="EUR",
+        vat=19.0,
+        invoice_filename="2024-001-Acme.html",
+        document=b"",
+        document_type="text/html",
+    )
+    session.add(invoice)
     session.flush()
     for meta, parent in [
         (models.CustomerMeta, customer),
         (models.ProjectMeta, project),
         (models.ActivityMeta, activity),
         (models.TimesheetMeta, timesheet),
+        (models.InvoiceMeta, invoice),
     ]:
         session.add(meta(entity_id=parent.id, name="crm_id", value="1"))
     for rate, parent in [
@@ -240,6 +256,7 @@ def fill_every_table(session: Session) -> None:
             models.TeamActivity(team_id=team.id, activity_id=activity.id),
             models.TimesheetTag(timesheet_id=timesheet.id, tag_id=tag.id),
             models.TimesheetFavorite(user_id=ana.id, timesheet_id=timesheet.id),
+            models.InvoiceTimesheet(invoice_id=invoice.id, timesheet_id=timesheet.id),
             models.UserPreference(user_id=ana.id, name="theme", value="dark"),
             models.MetaFieldDefinition(entity_type="customer", name="crm_id"),
         ]

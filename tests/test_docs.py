@@ -37,6 +37,10 @@ NO_BODY = {
     ("patch", "/api/timesheets/{id}/duplicate"),
     ("patch", "/api/timesheets/{id}/export"),
     ("post", "/api/favorites/timesheets/{id}"),
+    ("post", "/api/teams/{id}/members/{userId}"),
+    ("post", "/api/teams/{id}/customers/{customerId}"),
+    ("post", "/api/teams/{id}/projects/{projectId}"),
+    ("post", "/api/teams/{id}/activities/{activityId}"),
 }
 # Writes whose body may be left out entirely besides an entity's PATCH.
 OPTIONAL_BODY = {("patch", "/api/timesheets/{id}/restart")}

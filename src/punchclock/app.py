@@ -22,11 +22,19 @@ from punchclock.auth.dependencies import FailureLimiter
 from punchclock.config import Settings, get_settings
 from punchclock.customers.routes import router as customers_router
 from punchclock.db import Database
+from punchclock.invoices.routes import router as invoices_router
 from punchclock.kimai.errors import KimaiError, reason
 from punchclock.kimai.middleware import KimaiRouting
 from punchclock.kimai.responses import json_response
 from punchclock.projects.routes import router as projects_router
 from punchclock.system import router as system_router
+from punchclock.tags.routes import router as tags_router
+from punchclock.teams.routes import router as teams_router
+from punchclock.timesheets.routes import config as timesheet_config_router
+from punchclock.timesheets.routes import favorites as favorites_router
+from punchclock.timesheets.routes import router as timesheets_router
+from punchclock.users.routes import router as users_router
+from punchclock.web.routes import router as web_router
 
 log = logging.getLogger("punchclock")
 
@@ -40,6 +48,8 @@ legacy pair `X-AUTH-USER` / `X-AUTH-TOKEN`.
 
 Request datetimes are HTML5 local times (`2024-05-01T09:00:00`) in the user's timezone; responses carry
 an offset (`2024-05-01T09:00:00+0200`). Lists return plain arrays; only timesheets and invoices paginate.
+
+Try requests in the browser with the [API explorer](/explorer).
 """
 
 
@@ -71,17 +81,30 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.legacy_auth_max_failures, settings.legacy_auth_window_seconds
     )
 
-    for router in (system_router, customers_router, projects_router, activities_router):
+    for router in (
+        system_router,
+        customers_router,
+        projects_router,
+        activities_router,
+        timesheets_router,
+        favorites_router,
+        timesheet_config_router,
+    ):
         app.include_router(router)
+    app.include_router(web_router)
+    app.include_router(tags_router)
+    app.include_router(users_router)
+    app.include_router(teams_router)
+    app.include_router(invoices_router)
 
     _install_docs(app)
     _install_error_handlers(app)
     # Added last, so outermost: redirects and routing answers carry the CORS headers too.
     app.add_middleware(KimaiRouting)
-    if settings.cors_allow_origin:
+    if origins := [origin.strip() for origin in settings.cors_allow_origin.split(",") if origin.strip()]:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=[settings.cors_allow_origin],
+            allow_origins=origins,
             allow_methods=["GET", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=ALLOWED_HEADERS,
             expose_headers=EXPOSED_HEADERS,

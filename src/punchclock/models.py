@@ -4,6 +4,7 @@ from punchclock.activities.models import Activity, ActivityMeta, ActivityRate
 from punchclock.customers.models import Customer, CustomerComment, CustomerMeta, CustomerRate
 from punchclock.db import Base
 from punchclock.entities.models import MetaFieldDefinition
+from punchclock.invoices.models import Invoice, InvoiceMeta, InvoiceTimesheet
 from punchclock.projects.models import Project, ProjectComment, ProjectMeta, ProjectRate
 from punchclock.tags.models import Tag
 from punchclock.teams.models import Team, TeamActivity, TeamCustomer, TeamMember, TeamProject
@@ -22,6 +23,9 @@ __all__ = [
     "CustomerComment",
     "CustomerMeta",
     "CustomerRate",
+    "Invoice",
+    "InvoiceMeta",
+    "InvoiceTimesheet",
     "MetaFieldDefinition",
     "Project",
     "ProjectComment",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from punchclock import changes
 from punchclock.auth.permissions import Caller, permissions_for
 from punchclock.auth.tokens import new_token, token_hash
 from punchclock.db import utcnow
@@ -30,6 +31,7 @@ def load_caller(session: Session, user: User, *, token_id: int | None = None) ->
         team_ids=frozenset(team for team, _ in memberships),
         lead_team_ids=frozenset(team for team, lead in memberships if lead),
         token_id=token_id,
+        system_account=user.system_account,
     )
 
 
@@ -103,4 +105,5 @@ def create_token(
     api_token = ApiToken(user_id=user.id, token_hash=token_hash(plain), name=name, expires_at=expires_at)
     session.add(api_token)
     session.flush()
+    changes.record(session, entity="api_token", entity_id=api_token.id, op="upsert")
     return api_token, plain

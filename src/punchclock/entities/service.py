@@ -17,6 +17,7 @@ from punchclock.auth.permissions import Caller
 from punchclock.db import upsert, utcnow
 from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, Entity, Kind, voter_teams
 from punchclock.entities.models import MetaFieldDefinition
+from punchclock.invoices.models import Invoice
 from punchclock.kimai.datetimes import zone
 from punchclock.kimai.errors import BadRequest, Forbidden, NotFound
 from punchclock.kimai.forms import (
@@ -81,7 +82,8 @@ def delete(session: Session, *, caller: Caller, kind: Kind, entity_id: int) -> N
 
 
 def _cascade(session: Session, kind: Kind, entity_id: int) -> list[tuple[str, list[int]]]:
-    """What deleting ``entity_id`` removes: itself, its projects, activities and timesheets."""
+    """What deleting ``entity_id`` removes: itself, its projects, activities and timesheets (and a
+    customer's invoices)."""
     projects = select(Project.id).where(Project.customer_id == entity_id)
     if kind is PROJECT:
         projects = select(literal(entity_id))
@@ -97,6 +99,10 @@ def _cascade(session: Session, kind: Kind, entity_id: int) -> list[tuple[str, li
     if kind is not ACTIVITY:
         found.append((ACTIVITY.name, list(session.scalars(activities))))
     found.append(("timesheet", list(session.scalars(timesheets))))
+    if kind is CUSTOMER:
+        found.append(
+            ("invoice", list(session.scalars(select(Invoice.id).where(Invoice.customer_id == entity_id))))
+        )
     return found
 
 

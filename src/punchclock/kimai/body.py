@@ -112,6 +112,13 @@ async def read_body(request: Request) -> Any:
     return cached
 
 
+async def read_json_body(request: Request) -> Any:
+    """The body with JSON's own types (``null`` stays None, ``false`` False), for the few endpoints
+    Kimai reads raw request values from instead of a form. A form body gives its strings."""
+    form = await read_body(request)
+    return getattr(request.state, "json_body", form)
+
+
 async def _read(request: Request) -> bytes:
     """The body, refused with 413 once it passes ``MAX_BODY_BYTES`` (announced or actually sent)."""
     declared = request.headers.get("content-length", "")
@@ -158,4 +165,5 @@ async def _decode(request: Request) -> Any:
         raise BadRequest() from None
     if not isinstance(decoded, dict | list):
         raise BadRequest()
+    request.state.json_body = decoded
     return formify(decoded)

@@ -39,12 +39,17 @@ Check = Callable[[Any], str | None]
 
 @dataclass(frozen=True)
 class Field:
-    """One form field: its request key, the entity attribute, how to read it and what must hold."""
+    """One form field: its request key, the entity attribute, how to read it and what must hold.
+
+    ``bubble``: the field's errors are reported on the form itself (global ``errors``), as Symfony
+    does for compound fields such as a team's ``members`` collection.
+    """
 
     name: str
     parse: Parser
     checks: tuple[Check, ...] = ()
     attr: str = ""
+    bubble: bool = False
 
     @property
     def target(self) -> str:
@@ -55,6 +60,18 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
+@dataclass(frozen=True)
+class Nested:
+    """What a compound field's parser returns: the value and its children's envelope, which Kimai
+    lists whenever the form fails (``{"0": {"children": {"user": {}, …}}}``). ``errors`` are the
+    children's messages that bubble up to the field (and, with ``bubble``, to the form)."""
+
+    value: Any
+    children: dict[str, Any]
+    failed: bool = False
+    errors: tuple[str, ...] = ()
+
+
 @dataclass
 class Submission:
     """What a valid submit changed: attribute -> new value, only for submitted fields."""
@@ -63,21 +80,31 @@ class Submission:
 
 
 def error_envelope(
-    fields: Iterable[str], field_errors: dict[str, list[str]], global_errors: Sequence[str] = ()
+    fields: Iterable[str],
+    field_errors: dict[str, list[str]],
+    global_errors: Sequence[str] = (),
+    nested: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     envelope: dict[str, Any] = {}
     if global_errors:
         envelope["errors"] = list(global_errors)
-    envelope["children"] = {
-        name: ({"errors": field_errors[name]} if field_errors.get(name) else {}) for name in fields
-    }
+    children: dict[str, Any] = {}
+    for name in fields:
+        child: dict[str, Any] = {"errors": field_errors[name]} if field_errors.get(name) else {}
+        if nested and nested.get(name):
+            child["children"] = nested[name]
+        children[name] = child
+    envelope["children"] = children
     return envelope
 
 
 def fail(
-    fields: Sequence[Field], field_errors: dict[str, list[str]], global_errors: Sequence[str] = ()
+    fields: Sequence[Field],
+    field_errors: dict[str, list[str]],
+    global_errors: Sequence[str] = (),
+    nested: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    raise ValidationFailed(error_envelope((f.name for f in fields), field_errors, global_errors))
+    raise ValidationFailed(error_envelope((f.name for f in fields), field_errors, global_errors, nested))
 
 
 def submit(
@@ -99,6 +126,8 @@ def submit(
     known = {f.name for f in fields}
     global_errors = [EXTRA_FIELDS] if any(key not in known for key in data) else []
     errors: dict[str, list[str]] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    nested_failed = False
     merged = dict(current)
     changes: dict[str, Any] = {}
     for f in fields:
@@ -113,15 +142,22 @@ def submit(
         except FieldError as exc:
             errors[f.name] = [exc.message]
             continue
+        if isinstance(value, Nested):
+            nested[f.name] = value.children
+            nested_failed = nested_failed or value.failed
+            if value.errors:
+                errors[f.name] = list(value.errors)
+            value = value.value
         merged[f.target] = value
         changes[f.target] = value
-    unreadable = set(errors)
+    unreadable = {f.name for f in fields if f.name in errors and f.name not in nested}
     for f in fields:
         if f.name in unreadable:
             continue
         messages = [m for m in (check(merged.get(f.target)) for check in f.checks) if m]
         if messages:
-            errors[f.name] = messages
+            # Symfony validates the entity before its fields: those messages come first.
+            errors[f.name] = messages + errors.get(f.name, [])
     if extra_checks:
         # Symfony validates the entity even when some fields failed and reports every violation at
         # once; a field whose value could not be read keeps its invalid message alone (Symfony maps
@@ -135,8 +171,10 @@ def submit(
                     listed.append(message)
     global_errors.extend(errors.pop(FORM, []))
     errors = {name: messages for name, messages in errors.items() if messages}
-    if errors or global_errors:
-        fail(fields, errors, global_errors)
+    bubbled = [m for f in fields if f.bubble for m in errors.pop(f.name, [])]
+    global_errors = bubbled + global_errors
+    if errors or global_errors or nested_failed:
+        fail(fields, errors, global_errors, nested)
     return Submission(changes)
 
 
@@ -306,6 +344,18 @@ def not_blank(value: Any) -> str | None:
 
 def not_null(value: Any) -> str | None:
     return NOT_NULL if value is None else None
+
+
+# Kimai's NoSpecialCharacters constraint (names, aliases, titles …): characters that would open XSS
+# or spreadsheet formula injection. The message lists them all, whichever was found.
+SPECIAL_CHARACTERS = ("<", ">", '"', "=")
+SPECIAL_CHARACTERS_FOUND = "The following characters are not allowed: " + " ".join(SPECIAL_CHARACTERS)
+
+
+def no_special_characters(value: Any) -> str | None:
+    if isinstance(value, str) and any(character in value for character in SPECIAL_CHARACTERS):
+        return SPECIAL_CHARACTERS_FOUND
+    return None
 
 
 def length(minimum: int | None = None, maximum: int | None = None) -> Check:

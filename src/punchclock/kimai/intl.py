@@ -51,3 +51,28 @@ LANGUAGES: Final[tuple[str, ...]] = _codes(
     "ar bg ca cs da de de_CH el en eo es eu fa fi fo fr he hr hu id it ja "
     "ko nb_NO nl pa pl pt pt_BR ro ru sk sl sr sv ta tr uk vi zh_CN zh_Hant zh_Hant_TW"
 )
+
+# Source: kimai/kimai config/locales.php (every key): the choices of a user's ``locale`` (formats of
+# dates and numbers), = LocaleService::getAllLocales.
+LOCALES: Final[frozenset[str]] = frozenset(
+    _codes(
+        "ar bg ca cs cs_CZ da da_DK da_GL de de_AT de_BE de_CH de_DE de_IT de_LI de_LU el el_CY el_GR en "
+        "en_AE en_AG en_AI en_AS en_AT en_AU en_BB en_BE en_BI en_BM en_BS en_BW en_BZ en_CA en_CC en_CH "
+        "en_CK en_CM en_CX en_CY en_CZ en_DE en_DK en_DM en_EE en_ER en_ES en_FI en_FJ en_FK en_FM en_FR "
+        "en_GB en_GD en_GE en_GG en_GH en_GI en_GM en_GS en_GU en_GY en_HK en_HU en_ID en_IE en_IL en_IM "
+        "en_IN en_IO en_IT en_JE en_JM en_JP en_KE en_KI en_KN en_KY en_LC en_LR en_LS en_LT en_LV en_MG "
+        "en_MH en_MO en_MP en_MS en_MT en_MU en_MV en_MW en_MY en_NA en_NF en_NG en_NL en_NO en_NR en_NU "
+        "en_NZ en_PG en_PH en_PK en_PL en_PN en_PR en_PT en_PW en_RO en_RW en_SB en_SC en_SD en_SE en_SG "
+        "en_SH en_SI en_SK en_SL en_SS en_SX en_SZ en_TC en_TK en_TO en_TT en_TV en_TZ en_UA en_UG en_UM "
+        "en_US en_VC en_VG en_VI en_VU en_WS en_ZA en_ZM en_ZW eo es es_AR es_BO es_BR es_BZ es_CL es_CO "
+        "es_CR es_CU es_DO es_EC es_ES es_GQ es_GT es_HN es_MX es_NI es_PA es_PE es_PH es_PR es_PY es_SV "
+        "es_US es_UY es_VE eu eu_ES fa fa_AF fa_IR fi fi_FI fo fo_DK fo_FO fr fr_BE fr_BF fr_BI fr_BJ "
+        "fr_BL fr_CA fr_CD fr_CF fr_CG fr_CH fr_CI fr_CM fr_DJ fr_DZ fr_FR fr_GA fr_GF fr_GN fr_GP fr_GQ "
+        "fr_HT fr_KM fr_LU fr_MA fr_MC fr_MF fr_MG fr_ML fr_MQ fr_MR fr_MU fr_NC fr_NE fr_PF fr_PM fr_RE "
+        "fr_RW fr_SC fr_SN fr_SY fr_TD fr_TG fr_TN fr_VU fr_WF fr_YT he he_IL hr hr_BA hr_HR hu hu_HU id "
+        "it it_CH it_IT it_SM it_VA ja ja_JP ko ko_CN ko_KP ko_KR nb_NO nl nl_AW nl_BE nl_BQ nl_CW nl_NL "
+        "nl_SR nl_SX pa pl pl_PL pt pt_AO pt_BR pt_CH pt_CV pt_GQ pt_GW pt_LU pt_MO pt_MZ pt_PT pt_ST "
+        "pt_TL ro ro_MD ro_RO ru ru_BY ru_KG ru_KZ ru_MD ru_RU ru_UA sk sk_SK sl sr sv sv_AX sv_FI sv_SE "
+        "ta tr tr_CY tr_TR uk uk_UA vi vi_VN zh_CN zh_Hant zh_Hant_TW"
+    )
+)

@@ -24,6 +24,8 @@ Term = Annotated[
 ]
 ZeroOne = Literal["0", "1"]
 ZeroOneBool = Literal["0", "1", "true", "false"]
+
+
 def as_ids(values: list[str] | None, single: str | None = None) -> list[int]:
     """Validated id parameters as ints. Kimai's \\d+ (PCRE with /u) also passes digits such as "٣",
     which then name no row and are dropped like any unknown id (int() would read them as 3)."""

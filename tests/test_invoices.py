@@ -647,8 +647,8 @@ def test_deleting_a_customer_deletes_its_invoices(api: Api, acme: int, db: Datab
         ("documents/service-date", "super", BAD_REQUEST),
         ("documents/this-does-not-exist", "admin", NOT_FOUND),
         ("documents/12", "admin", NOT_FOUND),
-        ("templates/1", "user", FORBIDDEN),
-        ("templates/1", "teamlead", FORBIDDEN),
+        ("templates/1", "user", NOT_FOUND),  # Kimai resolves the template before the permission
+        ("templates/1", "teamlead", NOT_FOUND),
         ("templates/1", "admin", NOT_FOUND),
         ("templates/2147483647", "super", NOT_FOUND),
         ("templates/abc", "admin", NOT_FOUND),

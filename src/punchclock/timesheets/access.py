@@ -51,9 +51,10 @@ def may(session: Session, caller: Caller, attribute: str, ts: Timesheet) -> bool
     stem = _STEM.get(attribute, attribute)
     if ts.user_id == caller.id:
         return caller.can(f"{stem}_own_timesheet")
+    # A record being created may lack a project or activity (an invalid choice): Kimai skips that check.
     if not caller.sees_all and not (
-        project_open(caller, ts.project)
-        and activity_open(caller, ts.activity)
+        (ts.project is None or project_open(caller, ts.project))
+        and (ts.activity is None or activity_open(caller, ts.activity))
         and leads_owner(session, caller, ts.user_id)
     ):
         return False

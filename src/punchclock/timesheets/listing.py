@@ -28,6 +28,7 @@ from punchclock.timesheets.access import led_users, team_filter
 from punchclock.timesheets.models import Timesheet, TimesheetMeta, TimesheetTag
 from punchclock.timesheets.rules import activity_open, project_open
 from punchclock.users.models import User
+from punchclock.users.service import profile_of
 
 T = Timesheet.__table__.c
 ORDER_KEYS = {"id": T.id, "begin": T.begin, "end": T.end, "rate": T.rate}
@@ -55,17 +56,8 @@ def _known(ids: Iterable[int]) -> list[int]:
 
 
 def may_access_user(session: Session, caller: Caller, user: User) -> bool:
-    """Kimai's ``access_user``: oneself; everybody for admins; else enabled, non-system members of a
-    team the caller leads, and (for team leads) plain users who are in no team at all."""
-    if user.id == caller.id or caller.sees_all or caller.can("view_user"):
-        return True
-    if not user.enabled or user.system_account:
-        return False
-    if user.id in led_users(session, caller):
-        return True
-    if not {"ROLE_TEAMLEAD", "ROLE_ADMIN"} & set(caller.roles) or set(user.roles) - {"ROLE_USER"}:
-        return False
-    return not session.scalar(select(exists().where(TeamMember.user_id == user.id)))
+    """Kimai's ``access_user`` (the one rule in ``Caller.can_access_user``)."""
+    return caller.can_access_user(profile_of(session, user))
 
 
 def user_scope(session: Session, caller: Caller, filters: Filters) -> list[int] | None:

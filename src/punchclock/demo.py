@@ -1,7 +1,8 @@
 """Demo data: a small agency with customers, projects, activities, a team and users.
 
 Everything goes through the same service functions the API uses, so demo rows look exactly like
-rows created over HTTP (numbers, defaults, recorded changes).
+rows created over HTTP (numbers, defaults, recorded changes). Timesheets at scale, with many more
+customers, projects, activities and users, are added on top by ``punchclock.demo_bulk``.
 """
 
 from __future__ import annotations
@@ -66,9 +67,13 @@ USERS = [
 DEMO_PASSWORD = "demo-password"
 
 
+def demo_loaded(session: Session) -> bool:
+    return session.scalars(select(Customer.id).where(Customer.comment == DEMO_MARKER)).first() is not None
+
+
 def load_demo(session: Session, *, timezone: str) -> str:
     """Create the demo rows; refuses to run twice."""
-    if session.scalars(select(Customer).where(Customer.comment == DEMO_MARKER)).first() is not None:
+    if demo_loaded(session):
         raise ValueError("the demo data is loaded already")
     caller = system_caller(timezone)
     counts = {"customers": 0, "projects": 0, "activities": 0, "users": 0}

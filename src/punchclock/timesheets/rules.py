@@ -180,7 +180,7 @@ def _best_rate(session: Session, ts: Timesheet) -> _Configured | None:
 
 
 def _money(hourly: float, seconds: int) -> float:
-    return round(hourly * seconds / 3600, 4)
+    return round(hourly * (seconds / 3600), 4)  # the same float steps as Kimai
 
 
 def apply_rates(session: Session, ts: Timesheet) -> None:

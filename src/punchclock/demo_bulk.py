@@ -232,6 +232,10 @@ def load_bulk(
     with _loading(session, spec.timesheets):
         rows = timesheet_rows(workers, spec.until, tag_ids, sink.stamp, sink.first_id)
         written = sink.write(rows, spec, progress)
+    # Fresh planner statistics: without them PostgreSQL guesses thousands of running timers and
+    # walks the whole begin index for ?active=1.
+    for table in (Timesheet.__tablename__, TimesheetTag.__tablename__):
+        session.execute(text(f"ANALYZE {table}"))
     return BulkSummary(
         customers=catalog.customers,
         projects=catalog.projects,

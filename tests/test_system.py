@@ -338,6 +338,21 @@ def test_cors_headers_also_on_errors(api: Api) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
 
 
+def test_an_unhandled_error_is_kimais_500_with_cors_headers(db: Database, app_settings: Any) -> None:
+    app = create_app(app_settings, db)
+
+    @app.get("/api/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/boom", headers={"Origin": "https://app.example.org"})
+    assert response.status_code == 500
+    assert response.json() == {"code": 500, "message": "Internal Server Error"}
+    # Inside the CORS layer: a cross-origin page sees the 500 instead of a network failure.
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
 def test_no_cors_headers_without_origin(api: Api) -> None:
     response = api.get("/api/customers")
     assert "access-control-allow-origin" not in response.headers

@@ -24,7 +24,7 @@ from punchclock.customers.routes import router as customers_router
 from punchclock.db import Database
 from punchclock.invoices.routes import router as invoices_router
 from punchclock.kimai.errors import KimaiError, reason
-from punchclock.kimai.middleware import KimaiRouting
+from punchclock.kimai.middleware import KimaiRouting, ServerErrors
 from punchclock.kimai.responses import json_response
 from punchclock.projects.routes import router as projects_router
 from punchclock.system import router as system_router
@@ -89,17 +89,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         timesheets_router,
         favorites_router,
         timesheet_config_router,
+        tags_router,
+        users_router,
+        teams_router,
+        invoices_router,
+        web_router,
     ):
         app.include_router(router)
-    app.include_router(web_router)
-    app.include_router(tags_router)
-    app.include_router(users_router)
-    app.include_router(teams_router)
-    app.include_router(invoices_router)
 
     _install_docs(app)
     _install_error_handlers(app)
-    # Added last, so outermost: redirects and routing answers carry the CORS headers too.
+    # Added last, so outermost: redirects, routing and error answers carry the CORS headers too.
+    app.add_middleware(ServerErrors)
     app.add_middleware(KimaiRouting)
     if origins := [origin.strip() for origin in settings.cors_allow_origin.split(",") if origin.strip()]:
         app.add_middleware(
@@ -150,10 +151,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             return json_response({"code": 404, "message": "Not Found"}, 404)
         return json_response({"code": 400, "message": "Bad Request"}, 400)
 
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return json_response({"code": 500, "message": "Internal Server Error"}, 500)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.responses import RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("punchclock")
 
 # PHP reads ``name[0]=1&name[1]=2`` as the same array as ``name[]=1&name[]=2``.
 _INDEXED = re.compile(r"([^\[\]]+)\[[0-9]+\]")
@@ -65,3 +68,34 @@ class KimaiRouting:
         if raw:
             scope = {**scope, "query_string": normalise_query(raw)}
         await self.app(scope, receive, send)
+
+
+class ServerErrors:
+    """Kimai's 500 body for an unhandled error, answered inside the CORS layer.
+
+    Starlette's own catch-all sits outside every middleware, so its answer would reach a
+    cross-origin page without CORS headers (the browser then reports a network failure, not a 500).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise  # too late for an error body: let the server close the connection
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            response = JSONResponse({"code": 500, "message": "Internal Server Error"}, status_code=500)
+            await response(scope, receive, send)

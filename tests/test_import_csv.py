@@ -547,7 +547,7 @@ def test_timesheets_with_their_master_data_and_tags(importer: Importer, api: Api
             "Web",
             "Build",
             "night shift",
-            ["night", "urgent"],
+            ["urgent", "night"],  # tags in the order they were created
             susan,
         ),
         ("2024-05-02T09:00:00+0200", "2024-05-02T10:30:00+0200", "App", "Design", None, [], susan),

@@ -175,7 +175,7 @@ def with_side_data(session: Session, rows: Iterable[Any]) -> list[Record]:
             select(TimesheetTag.timesheet_id, Tag.name)
             .join(Tag, Tag.id == TimesheetTag.tag_id)
             .where(TimesheetTag.timesheet_id.in_(ids))
-            .order_by(Tag.name)
+            .order_by(TimesheetTag.tag_id)
         )
         for timesheet_id, name in session.execute(query):
             tags[timesheet_id].append(name)  # type: ignore[index]

@@ -48,7 +48,8 @@ class Timesheet(Tracked, Base):
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     project: Mapped[Project] = relationship(lazy="joined", innerjoin=True)
     activity: Mapped[Activity] = relationship(lazy="joined", innerjoin=True)
-    tags: Mapped[list[Tag]] = relationship(secondary="timesheet_tags", lazy="selectin", order_by=Tag.name)
+    # In the order the tags were created, as Kimai lists them (its join table is keyed by tag id).
+    tags: Mapped[list[Tag]] = relationship(secondary="timesheet_tags", lazy="selectin", order_by=Tag.id)
     meta: Mapped[list[TimesheetMeta]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
     )

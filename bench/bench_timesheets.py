@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import re
 import shutil
@@ -56,10 +57,12 @@ def named_queries(db: Database, user_id: int, project_id: int) -> list[tuple[str
     with db.session() as s:
         admin = load_caller(s, s.scalars(select(User).where(User.username == "benchadmin")).one())
         user = load_caller(s, s.get(User, user_id))  # type: ignore[arg-type]
+    # The demo's history ends now: the same filters as page_query, on its most recent weeks.
+    last_month, this_month = (f"{day:%Y-%m-%d}T00:00:00" for day in recent_month_starts())
     return [
         ("own rows, page 1", "/api/timesheets", user, {}),
         ("own rows, page 50", "/api/timesheets?page=50", user, {"page": 50}),
-        ("own rows, last month", "/api/timesheets?begin=2026-10-01T00:00:00", user, {"begin": True}),
+        ("own rows, last month", f"/api/timesheets?begin={last_month}", user, {"begin": True}),
         ("own rows by rate", "/api/timesheets?orderBy=rate", user, {"order_by": "rate"}),
         ("all users, page 1", "/api/timesheets?user=all", admin, {"all": True}),
         ("all users, page 1000", "/api/timesheets?user=all&page=1000", admin, {"all": True, "page": 1000}),
@@ -72,7 +75,7 @@ def named_queries(db: Database, user_id: int, project_id: int) -> list[tuple[str
         ("all users, running", "/api/timesheets?user=all&active=1", admin, {"all": True, "active": True}),
         (
             "all users, modified_after",
-            "/api/timesheets?user=all&modified_after=2026-11-01T00:00:00",
+            f"/api/timesheets?user=all&modified_after={this_month}",
             admin,
             {"all": True, "modified": True},
         ),
@@ -80,15 +83,20 @@ def named_queries(db: Database, user_id: int, project_id: int) -> list[tuple[str
     ]
 
 
-def page_query(session: Any, caller: Any, options: dict[str, Any]) -> Any:
-    import datetime as dt
+def recent_month_starts() -> tuple[dt.date, dt.date]:
+    """The first days of last month and of this month (UTC)."""
+    this_month = dt.datetime.now(dt.UTC).date().replace(day=1)
+    return (this_month - dt.timedelta(days=1)).replace(day=1), this_month
 
+
+def page_query(session: Any, caller: Any, options: dict[str, Any]) -> Any:
+    last_month, this_month = (dt.datetime.combine(day, dt.time(), dt.UTC) for day in recent_month_starts())
     filters = listing.Filters(
         all_users=options.get("all", False),
         projects=options.get("projects", []),
         active=options.get("active"),
-        begin=dt.datetime(2026, 10, 1, tzinfo=dt.UTC) if options.get("begin") else None,
-        modified_after=dt.datetime(2026, 11, 1, tzinfo=dt.UTC) if options.get("modified") else None,
+        begin=last_month if options.get("begin") else None,
+        modified_after=this_month if options.get("modified") else None,
     )
     query = listing.order(
         listing.build_query(session, caller, filters), options.get("order_by", "begin"), "DESC"

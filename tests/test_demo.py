@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 from punchclock import changes, models
 from punchclock.db import Database
 from punchclock.demo import load_demo
-from punchclock.demo_bulk import Booking, BulkSpec, bulk_loaded, load_bulk, plan_workers, timesheet_rows
+from punchclock.demo_bulk import (
+    _TAGS,
+    Booking,
+    BulkSpec,
+    bulk_loaded,
+    load_bulk,
+    plan_workers,
+    timesheet_rows,
+)
 from punchclock.migrate import upgrade
 from punchclock.users.service import create_user
 from tests.conftest import PEOPLE, Api, seed_people, wipe
@@ -196,7 +204,9 @@ def test_bulk_load_follows_kimais_rules(db: Database) -> None:
     kinds = defaultdict(int)
     for entity, _id, op in recorded:
         kinds[entity] += op == "upsert"
-    assert kinds == {"customer": 6, "project": 20, "activity": 60, "timesheet": 400}
+    assert kinds == {
+        "customer": 6, "project": 20, "activity": 60, "tag": 20, "user": 7, "team": 1, "timesheet": 400
+    }  # fmt: skip
 
     with pytest.raises(ValueError, match="loaded already"), db.session(write=True) as session:
         load_bulk(session, small())
@@ -468,3 +478,23 @@ def test_demo_usage_errors(tmp_path: Path, args: list[str], complaint: str) -> N
     assert complaint in result.stderr
     assert result.stdout == ""
     assert not (tmp_path / "demo.db").exists()
+
+
+def test_bulk_load_records_its_users_teams_and_new_tags(db: Database) -> None:
+    with db.session(write=True) as session:
+        session.add(models.Tag(name=_TAGS[0], visible=True))
+    with db.session(write=True) as session:
+        load_bulk(session, small(timesheets=30, users=12))
+        recorded = {
+            (entity, entity_id) for entity, entity_id, op in changes.recorded(session) if op == "upsert"
+        }
+    with db.session() as session:
+        users = session.scalars(select(models.User.id).where(models.User.username.like("demo_user_%")))
+        teams = session.scalars(select(models.Team.id))
+        new_tags = session.scalars(select(models.Tag.id).where(models.Tag.name != _TAGS[0]))
+        expected = (
+            {("user", i) for i in users} | {("team", i) for i in teams} | {("tag", i) for i in new_tags}
+        )
+    assert len(expected) == 12 + 2 + len(_TAGS) - 1
+    assert expected <= recorded
+    assert not {entity_id for entity, entity_id in recorded if entity == "tag"} - {i for _, i in expected}

@@ -683,3 +683,16 @@ def test_a_saved_copy_works_from_disk(
     page.click("send-button")
     assert page.find("result-url").text == f"{other_server}/kimai/api/ping"
     assert page.body() == {"message": "pong"}
+
+
+def test_the_history_keeps_no_secret(page: Explorer, server: str) -> None:
+    page.log_in()
+    page.wait(lambda d: "/api/doc.json" in page.find("spec-source").text, "the server's routes loaded")
+    page.choose_route("POST /api/users/me/api-tokens", "api-tokens")
+    page.set_body({"name": "laptop"})
+    page.click("send-button")
+    assert page.status() == "200 OK"
+    secret = page.body()["token"]  # shown once, on the page
+    history = page.driver.execute_script("return sessionStorage.getItem('punchclock-explorer.history')")
+    assert "laptop" in history
+    assert secret not in history

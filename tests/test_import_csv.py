@@ -892,3 +892,29 @@ def test_api_base(given: str, base: str) -> None:
 def test_api_base_refuses(given: str) -> None:
     with pytest.raises(ValueError, match="URL"):
         api_base(given)
+
+
+def test_times_beyond_the_calendar_fail_their_rows(importer: Importer) -> None:
+    rows = [
+        "2024-05-01,09:00,,99999999999",
+        "2024-05-01,09:00,,100000000",
+        "9999-12-31,23:00,01:00,",
+        "9999-12-31,23:00,24:00,",
+    ]
+    content = "Date,From,To,Duration,Customer,Project,Activity\n"
+    content += "".join(f"{row},ACME,Web,Design\n" for row in rows)
+    result = importer.run(importer.file(content), "--timesheets")
+    assert result.code == 10
+    assert result.errors == [
+        "row 2: Duration '99999999999' is too long",
+        "row 3: the end is after 9999-12-31",
+        "row 4: the end is after 9999-12-31",
+        "row 5: the end is after 9999-12-31",
+    ]
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_them() -> None:
+    # They would replace the Bearer token (httpx sends them as Basic auth) and show up in every message.
+    with pytest.raises(ValueError, match="URL") as refused:
+        api_base("https://bob:s3cret@kimai.example.com/")
+    assert "s3cret" not in str(refused.value)

@@ -1129,3 +1129,11 @@ def test_cli_usage_errors_exit_64(sqlite_cli: Cli, args: list[str]) -> None:
     result = sqlite_cli.run(*args)
     assert result.returncode == 64, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_page_and_size_with_thousands_of_digits(api: Api, acme: int, db: Database) -> None:
+    # PHP's int cast saturates: a huge page is past the end, a huge size is the maximum.
+    add_invoice(db, acme, created=BASE)
+    huge = "9" * 5000
+    assert api.get(f"{URL}?page={huge}").json() == NOT_FOUND
+    assert paging(api.get(f"{URL}?size={huge}")) == ("1", "500", "1", "1")

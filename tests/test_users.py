@@ -943,3 +943,10 @@ def test_own_tokens_need_the_api_token_permission(db: Database) -> None:
         ):
             with pytest.raises(Forbidden):
                 call()
+
+
+def test_setting_the_legacy_api_password_is_recorded(db: Database) -> None:
+    # `apiToken` in the user JSON turns true: the change feed must hear of it.
+    with db.session(write=True) as session:
+        user = service.set_api_password(session, username="john_user", api_password="new-secret")
+        assert changes.recorded(session) == [("user", user.id, "upsert")]

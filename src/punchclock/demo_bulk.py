@@ -475,6 +475,8 @@ def _insert_tags(session: Session, rng: random.Random, created: dt.datetime) -> 
         if name not in existing
     ]
     ids = dict(zip([row["name"] for row in new], _insert_returning(session, Tag, new), strict=True))
+    for tag_id in ids.values():
+        changes.record(session, entity="tag", entity_id=tag_id, op="upsert")
     return [existing.get(name) or ids[name] for name in _TAGS]
 
 
@@ -531,13 +533,17 @@ def _insert_users(session: Session, workers: list[Worker], created: dt.datetime)
         while f"Demo team {number:02d}" in taken:
             number += 1
         teams.append({"name": f"Demo team {number:02d}", "color": None, "modified_at": created})
+    team_ids = _insert_returning(session, Team, teams)
     members = [
         {"team_id": team_id, "user_id": w.id, "teamlead": w is group[0], "modified_at": created}
-        for team_id, group in zip(_insert_returning(session, Team, teams), groups, strict=True)
+        for team_id, group in zip(team_ids, groups, strict=True)
         for w in group
     ]
     if members:
         session.execute(insert(TeamMember), members)
+    for entity, ids in (("user", [w.id for w in workers]), ("team", team_ids)):
+        for entity_id in ids:
+            changes.record(session, entity=entity, entity_id=entity_id, op="upsert")
     return len(teams)
 
 

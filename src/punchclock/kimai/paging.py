@@ -18,6 +18,13 @@ DEFAULT_SIZE = 50
 MAX_SIZE = 500
 # An offset past this names no row on any backend (and would overflow PostgreSQL's bigint).
 _MAX_OFFSET = 2**53
+PHP_INT_MAX = 2**63 - 1
+
+
+def _php_int(digits: str) -> int:
+    """ASCII digits as PHP's int cast reads them: saturating, where int() refuses thousands of digits."""
+    significant = digits.lstrip("0")
+    return min(int(significant or 0), PHP_INT_MAX) if len(significant) <= 19 else PHP_INT_MAX
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,7 @@ class PageRequest:
         for value in (page, size):
             if value is not None and not (value.isascii() and value.isdigit()):
                 raise BadRequest()
-        request = cls(max(int(page or 1), 1), min(int(size or 0) or DEFAULT_SIZE, MAX_SIZE))
+        request = cls(max(_php_int(page or "1"), 1), min(_php_int(size or "0") or DEFAULT_SIZE, MAX_SIZE))
         if request.offset > _MAX_OFFSET:
             raise NotFound()
         return request

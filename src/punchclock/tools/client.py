@@ -62,6 +62,9 @@ def api_base(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"not an http(s) URL: {url!r}")
+    if parts.username is not None or parts.password is not None:
+        # httpx would send them as Basic auth in place of the token, and messages would show them.
+        raise ValueError("the URL must not contain a user name or password")
     if parts.query or parts.fragment:
         raise ValueError(f"the URL must not have a query or fragment: {url!r}")
     path = parts.path.rstrip("/")

@@ -95,14 +95,17 @@ def _times(row: Row) -> tuple[dt.datetime, dt.datetime]:
     if until is None and duration is None:
         raise RowError("To and Duration are both empty")
     end = None
-    if until is not None:
-        end = dt.datetime.combine(day, dt.time()) + until
-        if end < begin:  # an overnight entry
-            end += dt.timedelta(days=1)
-    if duration is not None:
-        if end is not None and end - begin != duration:
-            raise RowError(f"To {row.get(TO)} and Duration {row.get(DURATION)} disagree")
-        end = begin + duration
+    try:
+        if until is not None:
+            end = dt.datetime.combine(day, dt.time()) + until
+            if end < begin:  # an overnight entry
+                end += dt.timedelta(days=1)
+        if duration is not None:
+            if end is not None and end - begin != duration:
+                raise RowError(f"To {row.get(TO)} and Duration {row.get(DURATION)} disagree")
+            end = begin + duration
+    except OverflowError:
+        raise RowError("the end is after 9999-12-31") from None
     assert end is not None
     return begin, end
 
@@ -139,7 +142,10 @@ def _duration(value: str) -> dt.timedelta | None:
         return dt.timedelta(hours=int(clock[1]), minutes=int(clock[2]), seconds=int(clock[3] or 0))
     hours = _HOURS.match(value)
     if hours:
-        return dt.timedelta(hours=float(f"{hours[1]}.{hours[2] or 0}"))
+        try:
+            return dt.timedelta(hours=float(f"{hours[1]}.{hours[2] or 0}"))
+        except OverflowError:
+            raise RowError(f"Duration {value!r} is too long") from None
     raise RowError(f"Duration {value!r} is not a duration (H:MM or decimal hours)")
 
 

@@ -93,6 +93,7 @@ def set_api_password(session: Session, *, username: str, api_password: str) -> U
         raise UserError("the API password must have at least 8 characters")
     user = get_user(session, username=username)
     user.api_password = hash_password(api_password)
+    touch_user(session, user)
     return user
 
 

@@ -472,8 +472,32 @@
 
   // --- history ------------------------------------------------------------------------------------
 
+  // Secrets sent or shown once (passwords, a new API token's secret) stay out of the history.
+  const SECRET_KEYS = new Set(['plainPassword', 'plain_password', 'plainApiToken', 'plain_api_token', 'password', 'token']);
+
+  function redact(text) {
+    if (typeof text !== 'string') return text;
+    let data;
+    try { data = JSON.parse(text); } catch { return text; }
+    let hidden = false;
+    const walk = (value) => {
+      if (!value || typeof value !== 'object') return;
+      for (const key of Object.keys(value)) {
+        if (SECRET_KEYS.has(key) && typeof value[key] === 'string') {
+          value[key] = '(not kept in the history)';
+          hidden = true;
+        } else {
+          walk(value[key]);
+        }
+      }
+    };
+    walk(data);
+    return hidden ? JSON.stringify(data) : text;
+  }
+
   function remember(result) {
-    const kept = { ...result };
+    const kept = { ...result, text: redact(result.text) };
+    if (result.request) kept.request = { ...result.request, body: redact(result.request.body) };
     if (kept.text && kept.text.length > HISTORY_TEXT_LIMIT) {
       kept.text = kept.text.slice(0, HISTORY_TEXT_LIMIT);
       kept.truncated = true;

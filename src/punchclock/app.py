@@ -152,7 +152,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         return json_response({"code": 400, "message": "Bad Request"}, 400)
 
 
-
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema

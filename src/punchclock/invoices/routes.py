@@ -15,25 +15,15 @@ from punchclock.invoices import service as svc
 from punchclock.invoices.models import STATUSES
 from punchclock.invoices.schemas import Invoice, InvoiceCollection, InvoiceMetaForm
 from punchclock.kimai.body import read_json_body
-from punchclock.kimai.datetimes import parse_strict_datetime
 from punchclock.kimai.errors import BadRequest, Forbidden
 from punchclock.kimai.paging import PageRequest
-from punchclock.kimai.params import as_ids
+from punchclock.kimai.params import as_ids, strict_datetime
 from punchclock.routing import body, documented, no_content, ok
 
 router = APIRouter(prefix="/api/invoices", tags=["Invoice"])
 
 # Parameters are checked in the route, after the permission, in Kimai's order (403 before 400).
 # A bare array name (customers=1) is refused as in Kimai (400).
-
-
-def _strict(value: str | None, tz: str) -> Any:
-    if value is None:
-        return None
-    parsed = parse_strict_datetime(value, tz)
-    if parsed is None:
-        raise BadRequest()
-    return parsed
 
 
 @router.get(
@@ -66,8 +56,8 @@ async def list_invoices(
         raise BadRequest()
     tz = ctx.caller.timezone
     filters = svc.Filters(
-        begin=_strict(begin, tz),
-        end=_strict(end, tz),
+        begin=strict_datetime(begin, tz),
+        end=strict_datetime(end, tz),
         customers=as_ids(customers),
         statuses=list(dict.fromkeys(status or [])),
     )

@@ -21,9 +21,12 @@ _MAX_OFFSET = 2**53
 PHP_INT_MAX = 2**63 - 1
 
 
-def _php_int(digits: str) -> int:
-    """ASCII digits as PHP's int cast reads them: saturating, where int() refuses thousands of digits."""
-    significant = digits.lstrip("0")
+def php_int(value: str) -> int:
+    """Digits as PHP's int cast reads them: other Unicode digits (which Kimai's ``\\d+`` lets through)
+    read as 0, and the value saturates where int() would refuse thousands of digits."""
+    if not value.isascii():
+        return 0
+    significant = value.lstrip("0")
     return min(int(significant or 0), PHP_INT_MAX) if len(significant) <= 19 else PHP_INT_MAX
 
 
@@ -36,9 +39,9 @@ class PageRequest:
     def parse(cls, page: str | None, size: str | None) -> PageRequest:
         """Kimai's rules: digits only (else 400), page 0 is 1, size 0 is 50, a size above 500 is 500."""
         for value in (page, size):
-            if value is not None and not (value.isascii() and value.isdigit()):
+            if value is not None and not value.isdigit():
                 raise BadRequest()
-        request = cls(max(_php_int(page or "1"), 1), min(_php_int(size or "0") or DEFAULT_SIZE, MAX_SIZE))
+        request = cls(max(php_int(page or "1"), 1), min(php_int(size or "0") or DEFAULT_SIZE, MAX_SIZE))
         if request.offset > _MAX_OFFSET:
             raise NotFound()
         return request

@@ -7,10 +7,13 @@ turns into Kimai's ``{"code":400,"message":"Bad Request"}``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import Query
 
+from punchclock.kimai.datetimes import parse_strict_datetime
+from punchclock.kimai.errors import BadRequest
 from punchclock.kimai.forms import parse_id
 
 Visible = Annotated[
@@ -31,3 +34,13 @@ def as_ids(values: list[str] | None, single: str | None = None) -> list[int]:
     which then name no row and are dropped like any unknown id (int() would read them as 3)."""
     raw = [*(values or []), *([single] if single is not None else [])]
     return [i for i in map(parse_id, raw) if i is not None]
+
+
+def strict_datetime(value: str | None, tz: str) -> dt.datetime | None:
+    """A ``Y-m-d\\TH:i:s`` query parameter read in ``tz`` (None when absent); anything else is 400."""
+    if value is None:
+        return None
+    parsed = parse_strict_datetime(value, tz)
+    if parsed is None:
+        raise BadRequest()
+    return parsed

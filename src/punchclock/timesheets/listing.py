@@ -145,25 +145,6 @@ def order(query: Select[Any], order_by: str, direction: str) -> Select[Any]:
     return query.order_by(ordered, T.id.desc() if descending else T.id.asc())
 
 
-@dataclass
-class Page:
-    records: list[Record]
-    total: int
-
-
-def fetch_page(session: Session, query: Select[Any], *, page: int, size: int) -> Page | None:
-    """One page and the total; None for a page past the end (Kimai's 404)."""
-    offset = (page - 1) * size
-    rows = session.execute(query.limit(size).offset(offset)).all()
-    if not rows and page > 1:
-        return None
-    if len(rows) < size:
-        total = offset + len(rows)
-    else:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    return Page(with_side_data(session, rows), total)
-
-
 def with_side_data(session: Session, rows: Iterable[Any]) -> list[Record]:
     """Records with ``tags`` (names) and ``meta`` (visible custom fields), one query each."""
     rows = list(rows)

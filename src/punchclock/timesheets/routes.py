@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -12,9 +11,9 @@ from sqlalchemy.orm import Session
 from punchclock.context import Context, Ctx
 from punchclock.entities.schemas import MetaFieldForm
 from punchclock.kimai.body import read_body
-from punchclock.kimai.datetimes import parse_strict_datetime
-from punchclock.kimai.errors import BadRequest, Forbidden, NotFound
-from punchclock.kimai.params import Order, Term, ZeroOne, ZeroOneBool, as_ids
+from punchclock.kimai.errors import BadRequest, Forbidden
+from punchclock.kimai.paging import PageRequest, fetch_page, php_int
+from punchclock.kimai.params import Order, Term, ZeroOne, ZeroOneBool, as_ids, strict_datetime
 from punchclock.routing import body, documented, no_content, ok
 from punchclock.timesheets import listing, render
 from punchclock.timesheets import service as svc
@@ -34,9 +33,6 @@ router = APIRouter(prefix="/api/timesheets", tags=["Timesheet"])
 favorites = APIRouter(prefix="/api/favorites", tags=["Favorites"])
 config = APIRouter(prefix="/api/config", tags=["Default"])
 
-DEFAULT_SIZE = 50
-MAX_SIZE = 500
-PHP_INT_MAX = 2**63 - 1
 
 Id = Annotated[str | None, Query(pattern=r"^\d+$")]
 Ids = Annotated[list[str] | None, Query(pattern=r"^\d+$")]
@@ -46,24 +42,6 @@ LocalTime = Annotated[
     str | None, Query(description="Y-m-dTH:i:s in your timezone", pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 ]
 Digits = Annotated[str | None, Query(pattern=r"^\d+$")]
-
-
-def _strict(value: str | None, tz: str) -> Any:
-    if value is None:
-        return None
-    parsed = parse_strict_datetime(value, tz)
-    if parsed is None:
-        raise BadRequest()
-    return parsed
-
-
-def _php_int(value: str | None) -> int:
-    """A page or size as Kimai reads it (an int cast): other Unicode digits pass the pattern but read
-    as 0; PHP's cast saturates where int() would refuse thousands of digits."""
-    if not value or not value.isascii():
-        return 0
-    digits = value.lstrip("0")
-    return min(int(digits or 0), PHP_INT_MAX) if len(digits) <= 19 else PHP_INT_MAX
 
 
 def _flag(value: str | None) -> bool | None:
@@ -139,42 +117,32 @@ async def list_timesheets(
         projects=as_ids(projects, project),
         activities=as_ids(activities, activity),
         tags=list(tags or []),
-        begin=_strict(begin, tz),
-        end=_strict(end, tz),
+        begin=strict_datetime(begin, tz),
+        end=strict_datetime(end, tz),
         exported=_flag(exported),
         active=_flag(active),
         billable=_flag(billable),
         term=term or None,
-        modified_after=_strict(modified_after, "UTC"),
+        modified_after=strict_datetime(modified_after, "UTC"),
     )
-    page_number = max(_php_int(page), 1)
-    per_page = min(_php_int(size) or DEFAULT_SIZE, MAX_SIZE)
-    if (page_number - 1) * per_page > 2**53:
-        raise NotFound()
+    paging = PageRequest.parse(page, size)
     expanded = full in ("1", "true")
 
     def work(s: Session) -> tuple[list[dict[str, Any]], int]:
         if not ctx.caller.can("view_own_timesheet") and not ctx.caller.can("view_other_timesheet"):
             raise Forbidden()
         query = listing.order(listing.build_query(s, ctx.caller, filters), orderBy, order)
-        result = listing.fetch_page(s, query, page=page_number, size=per_page)
-        if result is None:
-            raise NotFound()
-        visible = listing.rate_visible(s, ctx.caller, result.records)
-        views = [render.collection(r, rates=r.id in visible) for r in result.records]
+        result = fetch_page(s, query, paging)
+        records = listing.with_side_data(s, result.rows)
+        visible = listing.rate_visible(s, ctx.caller, records)
+        views = [render.collection(r, rates=r.id in visible) for r in records]
         if expanded:
-            related = render.Related(s, result.records)
+            related = render.Related(s, records)
             views = [related.expand(view) for view in views]
         return views, result.total
 
     views, total = await ctx.read(work)
-    headers = {
-        "X-Page": str(page_number),
-        "X-Total-Count": str(total),
-        "X-Total-Pages": str(max(1, math.ceil(total / per_page))),
-        "X-Per-Page": str(per_page),
-    }
-    return ok(views, headers=headers)
+    return ok(views, headers=paging.headers(total))
 
 
 @router.get(
@@ -206,8 +174,8 @@ async def recent_timesheets(
     begin: LocalTime = None,
     size: Annotated[Digits, Query(description="How many (default 10)")] = None,
 ) -> Response:
-    since = _strict(begin, ctx.caller.timezone)
-    limit = min(_php_int(size), 2**31) if size is not None else 10
+    since = strict_datetime(begin, ctx.caller.timezone)
+    limit = min(php_int(size), 2**31) if size is not None else 10
 
     def work(s: Session) -> list[dict[str, Any]]:
         if not ctx.caller.can("view_own_timesheet"):
@@ -305,7 +273,7 @@ async def restart_timesheet(id: int, ctx: Ctx) -> Response:
         svc.load(s, caller=ctx.caller, timesheet_id=id, attribute="start")
         if (copy is not None and copy != "all") or (begin is not None and not isinstance(begin, str)):
             raise BadRequest()
-        since = _strict(begin, ctx.caller.timezone) if begin is not None else None
+        since = strict_datetime(begin, ctx.caller.timezone) if begin is not None else None
         ts = svc.restart(
             s,
             caller=ctx.caller,

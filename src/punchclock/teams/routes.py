@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from sqlalchemy.orm import Session
 
 from punchclock.context import Ctx
@@ -108,62 +108,30 @@ async def _change_access(ctx: Ctx, team_id: int, kind: Kind, entity_id: int, *, 
     return ok(await ctx.write(work))
 
 
-def _summary(kind: Kind, give: bool) -> str:
+def _add_access_routes(kind: Kind) -> None:
+    """POST (give) and DELETE (take) of ``/{id}/<kind plural>/{<kind>Id}``, as Kimai names them."""
+    path = f"/{{id}}/{kind.plural}/{{{kind.name}Id}}"
     label = kind.label.lower()
-    if give:
-        return f"Give the team access to a {label} (400 if it has it already)"
-    return f"Take a {label} from the team (400 if not assigned)"
+    other_id = Path(alias=f"{kind.name}Id")  # a default, not Annotated: a local alias stays a string here
+
+    @router.post(
+        path,
+        **documented(TeamEntity, errors=MEMBER_ERRORS),
+        summary=f"Give the team access to a {label} (400 if it has it already)",
+        name=f"add_{kind.name}",
+    )
+    async def give(id: int, ctx: Ctx, other: int = other_id) -> Response:
+        return await _change_access(ctx, id, kind, other, give=True)
+
+    @router.delete(
+        path,
+        **documented(TeamEntity, errors=MEMBER_ERRORS),
+        summary=f"Take a {label} from the team (400 if not assigned)",
+        name=f"remove_{kind.name}",
+    )
+    async def take(id: int, ctx: Ctx, other: int = other_id) -> Response:
+        return await _change_access(ctx, id, kind, other, give=False)
 
 
-@router.post(
-    "/{id}/customers/{customerId}",
-    **documented(TeamEntity, errors=MEMBER_ERRORS),
-    summary=_summary(CUSTOMER, True),
-)
-async def add_customer(id: int, customerId: int, ctx: Ctx) -> Response:
-    return await _change_access(ctx, id, CUSTOMER, customerId, give=True)
-
-
-@router.delete(
-    "/{id}/customers/{customerId}",
-    **documented(TeamEntity, errors=MEMBER_ERRORS),
-    summary=_summary(CUSTOMER, False),
-)
-async def remove_customer(id: int, customerId: int, ctx: Ctx) -> Response:
-    return await _change_access(ctx, id, CUSTOMER, customerId, give=False)
-
-
-@router.post(
-    "/{id}/projects/{projectId}",
-    **documented(TeamEntity, errors=MEMBER_ERRORS),
-    summary=_summary(PROJECT, True),
-)
-async def add_project(id: int, projectId: int, ctx: Ctx) -> Response:
-    return await _change_access(ctx, id, PROJECT, projectId, give=True)
-
-
-@router.delete(
-    "/{id}/projects/{projectId}",
-    **documented(TeamEntity, errors=MEMBER_ERRORS),
-    summary=_summary(PROJECT, False),
-)
-async def remove_project(id: int, projectId: int, ctx: Ctx) -> Response:
-    return await _change_access(ctx, id, PROJECT, projectId, give=False)
-
-
-@router.post(
-    "/{id}/activities/{activityId}",
-    **documented(TeamEntity, errors=MEMBER_ERRORS),
-    summary=_summary(ACTIVITY, True),
-)
-async def add_activity(id: int, activityId: int, ctx: Ctx) -> Response:
-    return await _change_access(ctx, id, ACTIVITY, activityId, give=True)
-
-
-@router.delete(
-    "/{id}/activities/{activityId}",
-    **documented(TeamEntity, errors=MEMBER_ERRORS),
-    summary=_summary(ACTIVITY, False),
-)
-async def remove_activity(id: int, activityId: int, ctx: Ctx) -> Response:
-    return await _change_access(ctx, id, ACTIVITY, activityId, give=False)
+for _kind in (CUSTOMER, PROJECT, ACTIVITY):
+    _add_access_routes(_kind)

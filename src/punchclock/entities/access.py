@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from punchclock.auth.permissions import Caller
-from punchclock.entities.kinds import PROJECT, Kind
+from punchclock.entities.kinds import ACTIVITY, PROJECT, Kind
 from punchclock.entities.listing import team_refs
 from punchclock.entities.service import MAX_ID, find
 from punchclock.kimai.errors import Forbidden
@@ -31,9 +31,16 @@ def open_to(caller: Caller, link_owner: Any, owner_id: Any) -> ColumnElement[boo
 
 
 def has_access(caller: Caller, kind: str, entity: Any) -> bool:
-    """Kimai's ``access``: the entity's teams, and for a project its customer's, open to the caller."""
+    """Kimai's ``access``: the entity's teams open to the caller, and those of its parents (a project's
+    customer; an activity's project and that project's customer)."""
     if caller.sees_all:
         return True
+    if (
+        kind == ACTIVITY.name
+        and entity.project is not None
+        and not has_access(caller, PROJECT.name, entity.project)
+    ):
+        return False
     groups = [entity.teams] + ([entity.customer.teams] if kind == PROJECT.name else [])
     return all(caller.shares_team(team.id for team in group) for group in groups)
 

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from punchclock.activities.models import Activity
 from punchclock.auth.permissions import Caller
-from punchclock.customers.models import Customer
+from punchclock.entities.access import has_access
+from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, Kind
 from punchclock.entities.listing import Record, record, visible_meta
 from punchclock.entities.service import MAX_ID, term_filter
 from punchclock.kimai.errors import BadRequest, Forbidden
@@ -26,7 +26,6 @@ from punchclock.tags.models import Tag
 from punchclock.teams.models import TeamMember
 from punchclock.timesheets.access import led_users, team_filter
 from punchclock.timesheets.models import Timesheet, TimesheetMeta, TimesheetTag
-from punchclock.timesheets.rules import activity_open, project_open
 from punchclock.users.models import User
 from punchclock.users.service import profile_of
 
@@ -76,19 +75,15 @@ def user_scope(session: Session, caller: Caller, filters: Filters) -> list[int] 
     return [caller.id]
 
 
-def _check_access(session: Session, caller: Caller, model: Any, ids: list[int], open_: Any) -> list[int]:
+def _check_access(session: Session, caller: Caller, kind: Kind, ids: list[int]) -> list[int]:
     """Filter ids that exist; one the caller may not access is 403 (unknown ids are dropped)."""
     wanted = _known(ids)
     if not wanted:
         return []
-    found = list(session.scalars(select(model).where(model.id.in_(wanted))))
-    if not caller.sees_all and not all(open_(caller, entity) for entity in found):
+    found = list(session.scalars(select(kind.model).where(kind.model.id.in_(wanted))))
+    if not all(has_access(caller, kind.name, entity) for entity in found):
         raise Forbidden()
     return [entity.id for entity in found]
-
-
-def _customer_open(caller: Caller, customer: Customer) -> bool:
-    return caller.shares_team(team.id for team in customer.teams)
 
 
 def build_query(session: Session, caller: Caller, filters: Filters) -> Select[Any]:
@@ -97,9 +92,9 @@ def build_query(session: Session, caller: Caller, filters: Filters) -> Select[An
     owners = user_scope(session, caller, filters)
     if owners is not None:
         clauses.append(T.user_id.in_(owners) if len(owners) > 1 else T.user_id == owners[0])
-    customers = _check_access(session, caller, Customer, filters.customers, _customer_open)
-    projects = _check_access(session, caller, Project, filters.projects, project_open)
-    activities = _check_access(session, caller, Activity, filters.activities, activity_open)
+    customers = _check_access(session, caller, CUSTOMER, filters.customers)
+    projects = _check_access(session, caller, PROJECT, filters.projects)
+    activities = _check_access(session, caller, ACTIVITY, filters.activities)
     if filters.tags:
         # Kimai looks names up on MySQL, whose collation ignores case (tag names are unique that way).
         names = {name.lower() for name in filters.tags}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, exists, literal, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -19,6 +19,8 @@ from punchclock.auth.permissions import Caller
 from punchclock.config import Settings
 from punchclock.customers.models import CustomerRate
 from punchclock.db import utcnow
+from punchclock.entities.access import has_access
+from punchclock.entities.kinds import ACTIVITY, PROJECT
 from punchclock.kimai.datetimes import zone
 from punchclock.kimai.forms import NOT_NULL
 from punchclock.projects.models import ProjectRate
@@ -240,21 +242,13 @@ def _add(errors: Violations, path: str, key: str) -> None:
     errors.setdefault(path, []).append(MESSAGES[key])
 
 
-def _team_open(caller: Caller, groups: Iterable[Iterable[int]]) -> bool:
-    return caller.sees_all or all(caller.shares_team(group) for group in groups)
+# Kimai's team access, as the timesheet rules name it (one rule for every kind: entities.access).
+def project_open(caller: Caller, project: Any) -> bool:
+    return has_access(caller, PROJECT.name, project)
 
 
-def project_open(caller: Caller, project: object) -> bool:
-    """Kimai's team access to a project: its customer's teams and its own."""
-    p = project
-    return _team_open(caller, ([t.id for t in p.customer.teams], [t.id for t in p.teams]))  # type: ignore[attr-defined]
-
-
-def activity_open(caller: Caller, activity: object) -> bool:
-    a = activity
-    if a.project is not None and not project_open(caller, a.project):  # type: ignore[attr-defined]
-        return False
-    return _team_open(caller, ([t.id for t in a.teams],))  # type: ignore[attr-defined]
+def activity_open(caller: Caller, activity: Any) -> bool:
+    return has_access(caller, ACTIVITY.name, activity)
 
 
 def validate(

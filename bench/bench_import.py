@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,10 +22,8 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert
+from serving import seed_admin, serving
 
-from punchclock import models
-from punchclock.auth.tokens import token_hash
 from punchclock.db import Database
 from punchclock.migrate import upgrade
 
@@ -41,18 +38,7 @@ SUMMARY = re.compile(r"^rows:\s+(\d+) read, (\d+) ok, (\d+) failed \((\d+) reque
 def seed(url: str) -> None:
     upgrade(url)
     db = Database(url)
-    with db.session(write=True) as s:
-        s.execute(
-            insert(models.User).values(
-                id=1,
-                username="bench",
-                email="bench@example.com",
-                password="x",
-                roles=["ROLE_SUPER_ADMIN"],
-                timezone="Europe/Berlin",
-            )
-        )
-        s.execute(insert(models.ApiToken).values(user_id=1, token_hash=token_hash(TOKEN), name="bench"))
+    seed_admin(db, TOKEN)
     db.dispose()
 
 
@@ -82,12 +68,6 @@ def write_files(folder: Path, rows: int) -> tuple[Path, Path]:
         lines.append(f"{date},{clock},{','.join(names[i % len(names)])},row {i},tag-{i % 20:02d}")
     sheets.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return master, sheets
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(label: str, base: str, file: Path, *args: str) -> None:
@@ -123,21 +103,7 @@ def main() -> None:
     url = f"sqlite:///{tmp / 'bench.db'}"
     seed(url)
     master, sheets = write_files(tmp, args.rows)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "punchclock", "serve", "--port", str(port), "--workers", str(args.workers)],
-        env={**os.environ, "PUNCHCLOCK_DATABASE_URL": url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/api/ping", headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with serving(url, TOKEN, workers=args.workers) as base:
         print(
             f"punchclock import-csv bench: SQLite, {args.workers} worker(s), {args.rows} rows, "
             f"{len(triples()) + CUSTOMERS * (1 + PROJECTS_PER_CUSTOMER)} distinct entities, 20 tags"
@@ -158,9 +124,6 @@ def main() -> None:
         run("master data, again (all present)", base, master)
         run("timesheets, first run", base, sheets, "--timesheets")
         run("timesheets, again (all present)", base, sheets, "--timesheets")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import orjson
+from serving import seed_admin, serving
 from sqlalchemy import insert
 
 from punchclock import models
-from punchclock.auth.tokens import token_hash
 from punchclock.db import Database
 from punchclock.migrate import upgrade
 
@@ -37,18 +33,8 @@ CUSTOMERS, PROJECTS_PER_CUSTOMER, ACTIVITIES_PER_PROJECT = 500, 4, 5
 def seed(url: str) -> None:
     upgrade(url)
     db = Database(url)
+    seed_admin(db, TOKEN)
     with db.session(write=True) as s:
-        s.execute(
-            insert(models.User).values(
-                id=1,
-                username="bench",
-                email="bench@example.com",
-                password="x",
-                roles=["ROLE_SUPER_ADMIN"],
-                timezone="Europe/Berlin",
-            )
-        )
-        s.execute(insert(models.ApiToken).values(user_id=1, token_hash=token_hash(TOKEN), name="bench"))
         s.execute(
             insert(models.Customer),
             [
@@ -71,12 +57,6 @@ def seed(url: str) -> None:
             ],
         )
     db.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def drive(base: str, path: str, seconds: float, concurrency: int) -> tuple[float, float, int]:
@@ -125,22 +105,7 @@ def main() -> None:
     db_path = tmp / "bench.db"
     url = f"sqlite:///{db_path}"
     seed(url)
-    port = free_port()
-    env = {**os.environ, "PUNCHCLOCK_DATABASE_URL": url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "punchclock", "serve", "--port", str(port), "--workers", str(args.workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/api/ping", headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with serving(url, TOKEN, workers=args.workers) as base:
         endpoints = [
             ("ping (baseline)", "/api/ping", None),
             (
@@ -178,9 +143,6 @@ def main() -> None:
             ping_rate = ping_rate or rate
             bare = f"{bare_query_ms(db_path, sql):.2f}" if sql else "-"
             print(f"{label:32} {rate:8.0f} {median:10.1f} {size:9d} {rate / ping_rate:8.2f} {bare:>12}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

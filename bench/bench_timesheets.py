@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from serving import serving
 from sqlalchemy import select, text
 
 from punchclock.auth.service import load_caller
@@ -44,12 +43,6 @@ def cli(*args: str, url: str, stdin: str | None = None) -> str:
     if done.returncode != 0:
         raise SystemExit(f"punchclock {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def named_queries(db: Database, user_id: int, project_id: int) -> list[tuple[str, str, Any, dict[str, Any]]]:
@@ -207,24 +200,7 @@ def main() -> None:
         print("\nwrk is not installed (apt-get install wrk): skipping the HTTP measurements")
         return
     for workers in (int(w) for w in args.workers.split(",")):
-        port = free_port()
-        env = {**os.environ, "PUNCHCLOCK_DATABASE_URL": url}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "punchclock", "serve", "--port", str(port), "--workers", str(workers)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    httpx.get(
-                        f"{base}/api/ping", headers={"Authorization": f"Bearer {admin_token}"}
-                    ).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with serving(url, admin_token, workers=workers) as base:
             print(f"\nwrk, {backend}, {workers} worker(s), 8 connections, {args.seconds} s per URL:")
             ping, _ = wrk(base, "/api/ping", admin_token, args.seconds)
             print(f"  {'ping (baseline)':28} {ping:8.0f} req/s")
@@ -232,9 +208,6 @@ def main() -> None:
                 token = admin_token if caller.can("view_all_data") else user_token
                 rate, latency = wrk(base, path, token, args.seconds)
                 print(f"  {label:28} {rate:8.0f} req/s  {rate / ping:5.2f} × ping  latency {latency}")
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
 
 
 if __name__ == "__main__":

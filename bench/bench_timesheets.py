@@ -4,7 +4,10 @@
    PostgreSQL with --postgres URL of an empty database), printing the load rate.
 2. For a named set of list queries (built by the same code the API runs) prints the plan and the
    median time of one 50-row page, and flags plans that scan or sort the whole table.
-3. Starts `punchclock serve` and drives each URL with wrk for a few seconds (baseline: /api/ping).
+3. Keyset paging: for the default order and orderBy=end/rate, the plan of a cursor page at page
+   10,000 of 20 rows (or the middle page of a shorter list) and its cost next to page 1 and to page=10000 by
+   offset (ratios vs page 1); keyset plans must read an index without any sort.
+4. Starts `punchclock serve` and drives each URL with wrk for a few seconds (baseline: /api/ping).
 
     .venv/bin/python bench/bench_timesheets.py [--timesheets 1000000] [--users 200] [--seconds 5]
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from serving import serving
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from punchclock.auth.service import load_caller
 from punchclock.db import Database
@@ -33,6 +36,8 @@ from punchclock.timesheets import listing
 from punchclock.users.models import User
 
 PASSWORD = "bench-password"
+KEYSET_SIZE = 20
+DEEP_PAGE = 10_000
 
 
 def cli(*args: str, url: str, stdin: str | None = None) -> str:
@@ -47,9 +52,7 @@ def cli(*args: str, url: str, stdin: str | None = None) -> str:
 
 def named_queries(db: Database, user_id: int, project_id: int) -> list[tuple[str, str, Any, dict[str, Any]]]:
     """(label, URL, caller, filters and paging) for the lists clients run most."""
-    with db.session() as s:
-        admin = load_caller(s, s.scalars(select(User).where(User.username == "benchadmin")).one())
-        user = load_caller(s, s.get(User, user_id))  # type: ignore[arg-type]
+    admin, user = callers(db, user_id)
     # The demo's history ends now: the same filters as page_query, on its most recent weeks.
     last_month, this_month = (f"{day:%Y-%m-%d}T00:00:00" for day in recent_month_starts())
     return [
@@ -76,6 +79,14 @@ def named_queries(db: Database, user_id: int, project_id: int) -> list[tuple[str
     ]
 
 
+def callers(db: Database, user_id: int) -> tuple[Any, Any]:
+    """The bench's super admin and the user with the most records."""
+    with db.session() as s:
+        admin = load_caller(s, s.scalars(select(User).where(User.username == "benchadmin")).one())
+        user = load_caller(s, s.get(User, user_id))  # type: ignore[arg-type]
+    return admin, user
+
+
 def recent_month_starts() -> tuple[dt.date, dt.date]:
     """The first days of last month and of this month (UTC)."""
     this_month = dt.datetime.now(dt.UTC).date().replace(day=1)
@@ -98,9 +109,10 @@ def page_query(session: Any, caller: Any, options: dict[str, Any]) -> Any:
     return query.limit(50).offset((page - 1) * 50)
 
 
-def plan(session: Any, query: Any) -> tuple[str, str]:
+def plan(session: Any, query: Any, *, strict: bool = False) -> tuple[str, str]:
     """The plan as text and a verdict: "index" (rows read in order from an index), "sorts matches"
-    (an index finds the rows, which are then sorted: fine when few match) or "FULL SCAN"."""
+    (an index finds the rows, which are then sorted: fine when few match) or "FULL SCAN".
+    ``strict``: PostgreSQL's incremental sort (of the rows that tie on a sort key) counts as a sort."""
     dialect = session.get_bind().dialect
     sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     if dialect.name == "sqlite":
@@ -110,21 +122,102 @@ def plan(session: Any, query: Any) -> tuple[str, str]:
     else:
         lines = [row[0] for row in session.execute(text("EXPLAIN " + sql))]
         full = any("Seq Scan on timesheets" in line for line in lines)
-        sorts = any(re.match(r"\s*(->\s*)?Sort\s+\(", line) for line in lines)  # not "Incremental Sort"
+        sort = r"\s*(->\s*)?(Incremental )?Sort\s+\(" if strict else r"\s*(->\s*)?Sort\s+\("
+        sorts = any(re.match(sort, line) for line in lines)  # by default not "Incremental Sort"
     verdict = "FULL SCAN" if full else "sorts matches" if sorts else "index"
     return "\n      ".join(lines), verdict
 
 
 def timed_page(db: Database, caller: Any, options: dict[str, Any], repeat: int = 15) -> float:
+    return timed(db, lambda s: s.execute(page_query(s, caller, options)).all(), repeat)
+
+
+def timed(db: Database, read: Any, repeat: int = 15) -> float:
+    """Median ms of ``read(session)`` (the page's rows) plus the side data the API reads for them."""
     times = []
     with db.session() as s:
         for _ in range(repeat):
             start = time.perf_counter()
-            query = page_query(s, caller, options)
-            rows = s.execute(query).all()
-            listing.with_side_data(s, rows)  # the API also reads the rows' tags and custom fields
+            listing.with_side_data(s, read(s))  # the API also reads the rows' tags and custom fields
             times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+# label, caller ("admin": user=all, "user": own rows), orderBy, order
+KEYSET_CASES = [
+    ("all users, begin DESC (default)", "admin", "begin", "DESC"),
+    ("all users, end ASC", "admin", "end", "ASC"),
+    ("all users, end DESC", "admin", "end", "DESC"),
+    ("all users, rate DESC", "admin", "rate", "DESC"),
+    ("own rows, begin DESC", "user", "begin", "DESC"),
+    ("own rows, end DESC", "user", "end", "DESC"),
+    ("own rows, rate ASC", "user", "rate", "ASC"),
+]
+
+
+def keyset_report(db: Database, callers: dict[str, Any]) -> list[tuple[str, str]]:
+    """Prints, per case, the keyset plan and page 1 / deep cursor page / deep offset page costs;
+    returns (label, URL) of the HTTP cases: page 1, the cursor page and the offset page."""
+    deep = f"page {DEEP_PAGE:,}"
+    print(f"\nKeyset paging, {KEYSET_SIZE}-row pages: page 1, a cursor at {deep}, {deep} by offset")
+    flagged, urls = 0, []
+    for label, who, order_by, order in KEYSET_CASES:
+        case = KeysetCase(db, callers[who], listing.Filters(all_users=who == "admin"), order_by, order)
+        one, cursor, skipped = timed(db, case.first), timed(db, case.by_cursor), timed(db, case.by_offset)
+        verdicts = sorted({verdict for _plan, verdict in case.plans})
+        flagged += verdicts != ["index"]
+        print(
+            f"  {label:32} page 1 {one:6.2f} ms | cursor at page {case.deep:,} {cursor:6.2f} ms "
+            f"({cursor / one:4.2f} × page 1) | page={case.deep:,} {skipped:8.2f} ms "
+            f"({skipped / one:6.1f} × page 1)  {'/'.join(verdicts)}"
+        )
+        for text_plan, _verdict in case.plans:
+            print(f"      {text_plan}")
+        if (who, order_by) == ("admin", "begin"):
+            base = f"/api/timesheets?user=all&size={KEYSET_SIZE}"
+            urls = [
+                ("user=all, page 1", base),
+                (f"user=all, cursor at p. {case.deep:,}", f"{base}&cursor={case.after.cursor()}"),
+                (f"user=all, page={case.deep:,}", f"{base}&page={case.deep}"),
+            ]
+    print(f"  {flagged} of {len(KEYSET_CASES)} keyset cases sort or scan")
+    return urls
+
+
+class KeysetCase:
+    """One list in one order: the position before a deep page, the plans of the keyset queries from
+    there, and the three ways to read a page."""
+
+    def __init__(self, db: Database, caller: Any, filters: Any, order_by: str, order: str) -> None:
+        self.caller, self.filters, self.order_by, self.order = caller, filters, order_by, order
+        with db.session() as s:
+            query = listing.build_query(s, caller, filters)
+            count = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            # Page 10,000, or the middle page of a shorter list (near its end PostgreSQL may
+            # rightly sort the few rows left rather than walk an index).
+            pages = count // KEYSET_SIZE
+            self.deep = DEEP_PAGE if pages >= DEEP_PAGE else pages // 2
+            self.offset = (self.deep - 1) * KEYSET_SIZE
+            [before] = listing.page_rows(s, query, order_by, order, self.offset - 1, 1)
+            self.after = listing.Position.after(before, order_by, order)
+            parts = listing.keyset_queries(query, self.after)
+            self.plans = [plan(s, part.limit(KEYSET_SIZE + 1), strict=True) for part in parts]
+
+    def page(self, s: Any, skip: int) -> list[Any]:
+        """A numbered page as the API reads it (without the count of a full page)."""
+        query = listing.build_query(s, self.caller, self.filters)
+        return listing.page_rows(s, query, self.order_by, self.order, skip, KEYSET_SIZE)
+
+    def first(self, s: Any) -> list[Any]:
+        return self.page(s, 0)
+
+    def by_offset(self, s: Any) -> list[Any]:
+        return self.page(s, self.offset)
+
+    def by_cursor(self, s: Any) -> list[Any]:
+        return listing.keyset_page(
+            s, listing.build_query(s, self.caller, self.filters), self.after, KEYSET_SIZE
+        )[0]
 
 
 def wrk(base: str, path: str, token: str, seconds: int) -> tuple[float, str]:
@@ -194,6 +287,8 @@ def main() -> None:
             ms = timed_page(db, caller, options)
             print(f"  {label:28} {ms:8.2f} ms  {verdict}\n      {text_plan}")
     print(f"  {flagged} of {len(queries)} plans scan the whole table")
+    admin, user = callers(db, user_id)
+    keyset_urls = keyset_report(db, {"admin": admin, "user": user})
     db.dispose()
 
     if not shutil.which("wrk"):
@@ -208,6 +303,12 @@ def main() -> None:
                 token = admin_token if caller.can("view_all_data") else user_token
                 rate, latency = wrk(base, path, token, args.seconds)
                 print(f"  {label:28} {rate:8.0f} req/s  {rate / ping:5.2f} × ping  latency {latency}")
+            first_page = 0.0
+            for label, path in keyset_urls:
+                rate, latency = wrk(base, path, admin_token, args.seconds)
+                first_page = first_page or rate
+                ratio = f"{rate / first_page:5.2f} × page 1"
+                print(f"  {label:28} {rate:8.0f} req/s  {ratio}  latency {latency}")
 
 
 if __name__ == "__main__":

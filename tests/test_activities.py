@@ -40,6 +40,7 @@ ACTIVITY_KEYS = {
     "teams",
     "color",
     "color-safe",
+    "modifiedAt",  # extension
 }
 ACTIVITY_FORM = (
     "name",
@@ -341,6 +342,7 @@ def test_global_activity_view(api: Api) -> None:
         "budgetType": None,
         "color": None,
         "color-safe": "#5319e7",
+        "modifiedAt": created["modifiedAt"],
     }
     assert api.get(f"/api/activities/{created['id']}").json() == created
     assert api.get("/api/activities").json() == [created]
@@ -379,12 +381,21 @@ def test_project_activity_view(api: Api, db: Database, customer: int) -> None:
         "visible": True,
         "billable": False,
         "metaFields": [],
-        "teams": [{"id": team, "name": "Test team", "color": None, "color-safe": "#03A9F4"}],
+        "teams": [
+            {
+                "id": team,
+                "name": "Test team",
+                "color": None,
+                "color-safe": "#03A9F4",
+                "modifiedAt": activity["teams"][0]["modifiedAt"],
+            }
+        ],
         "budget": 1000.5,
         "timeBudget": 7200,
         "budgetType": "month",
         "color": "#E6E6FA",
         "color-safe": "#E6E6FA",
+        "modifiedAt": activity["modifiedAt"],
     }
     assert api.get(f"/api/activities/{activity['id']}").json() == activity
     assert api.get(f"/api/activities?project={project}").json() == [activity]
@@ -641,7 +652,11 @@ def test_meta(api: Api, db: Database) -> None:
     url = f"/api/activities/{activity['id']}/meta"
     response = api.patch(url, json={"name": "crm_id", "value": "A-1"})
     assert response.status_code == 200
-    assert response.json() == {**activity, "metaFields": [{"name": "crm_id", "value": "A-1"}]}
+    changed = {
+        "metaFields": [{"name": "crm_id", "value": "A-1"}],
+        "modifiedAt": response.json()["modifiedAt"],
+    }
+    assert response.json() == {**activity, **changed}
     assert api.patch(url, json={"name": "nope", "value": "1"}).json() == NOT_FOUND
     assert api.patch(url, json={"value": "1"}).json() == BAD_REQUEST
     assert api.patch(url, json={"name": "crm_id", "value": "U"}, as_="user").json() == FORBIDDEN

@@ -38,7 +38,7 @@ from tests.conftest import (
 
 BLANK = "This value should not be blank."
 
-# Kimai's serializer groups for a customer.
+# Kimai's serializer groups for a customer (plus the modifiedAt extension).
 DEFAULT_KEYS = {
     "id",
     "name",
@@ -58,6 +58,7 @@ DEFAULT_KEYS = {
     "metaFields",
     "color",
     "color-safe",
+    "modifiedAt",
 }
 DETAIL_KEYS = {"vatId", "addressLine1", "addressLine2", "addressLine3", "postCode", "city"}
 BUDGET_KEYS = {"budget", "timeBudget", "budgetType"}
@@ -283,7 +284,7 @@ def test_list_team_filter(api: Api, db: Database) -> None:
     assert names(api.get("/api/customers", as_="teamlead")) == ["A open", "B mine", "D both"]
     rows = {c["name"]: c for c in api.get("/api/customers", as_="user").json()}
     assert [t["name"] for t in rows["D both"]["teams"]] == ["Mine", "Other"]
-    assert set(rows["B mine"]["teams"][0]) == {"id", "name", "color", "color-safe"}
+    assert set(rows["B mine"]["teams"][0]) == {"id", "name", "color", "color-safe", "modifiedAt"}
 
 
 def test_list_team_filter_without_teams_shows_only_open_customers(api: Api, db: Database) -> None:
@@ -407,6 +408,7 @@ def test_create_full_entity(api: Api) -> None:
         metaFields=[],
         teams=[],
         timeBudget=36000,
+        modifiedAt=created["modifiedAt"],
         **{"color-safe": "#ff0000"},
     )
     assert created == expected
@@ -449,6 +451,7 @@ def test_create_defaults(api: Api) -> None:
         "budget": 0.0,
         "timeBudget": 0,
         "budgetType": None,
+        "modifiedAt": created["modifiedAt"],
     }
 
 
@@ -717,6 +720,7 @@ def test_create_with_teams(api: Api, db: Database) -> None:
         "name": "First",
         "color": None,
         "color-safe": created["teams"][0]["color-safe"],
+        "modifiedAt": created["teams"][0]["modifiedAt"],
     }
     assert [t["id"] for t in api.get(f"/api/customers/{created['id']}").json()["teams"]] == [first, second]
     assert create(api, name="None", teams=[])["teams"] == []
@@ -740,7 +744,8 @@ def test_patch_partial(api: Api) -> None:
     )
     assert response.status_code == 200, response.text
     updated = response.json()
-    assert updated == {**created, "comment": "Changed", "city": None, "visible": True}
+    changed = {"comment": "Changed", "city": None, "visible": True, "modifiedAt": updated["modifiedAt"]}
+    assert updated == {**created, **changed}
     assert api.get(f"/api/customers/{created['id']}").json() == updated
 
 
@@ -941,7 +946,11 @@ def test_meta_set(api: Api) -> None:
     created = create(api)
     response = api.patch(f"/api/customers/{created['id']}/meta", json={"name": "crm_id", "value": "CRM-1"})
     assert response.status_code == 200, response.text
-    assert response.json() == {**created, "metaFields": [{"name": "crm_id", "value": "CRM-1"}]}
+    changed = {
+        "metaFields": [{"name": "crm_id", "value": "CRM-1"}],
+        "modifiedAt": response.json()["modifiedAt"],
+    }
+    assert response.json() == {**created, **changed}
     again = api.patch(f"/api/customers/{created['id']}/meta", json={"name": "CRM_ID", "value": 42})
     assert again.json()["metaFields"] == [{"name": "crm_id", "value": "42"}]
     emptied = api.patch(f"/api/customers/{created['id']}/meta", json={"name": "Crm_Id", "value": None})

@@ -63,6 +63,41 @@ def test_the_migration_creates_exactly_the_models_schema(database: Database) -> 
     assert names == {*tables(), "alembic_version"}
 
 
+def test_upgrading_puts_existing_entities_into_the_change_log(tmp_path: Path) -> None:
+    """Rows written before the change log existed are in it after the upgrade, so a first read of
+    the feed sees everything."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003")
+    old = Database(url)
+    with old.session(write=True) as session:
+        session.execute(
+            models.User.__table__.insert().values(
+                id=7,
+                username="u",
+                email="u@example.com",
+                password="x",
+                roles=[],
+                timezone="UTC",
+                language="en",
+                locale="en",
+                enabled=True,
+            )
+        )
+        session.execute(
+            models.Customer.__table__.insert().values(
+                id=3, name="Acme", country="DE", currency="EUR", timezone="UTC"
+            )
+        )
+    old.dispose()
+    upgrade(url)
+    connection = sqlite3.connect(tmp_path / "old.db")
+    rows = connection.execute(
+        "SELECT entity, entity_id, op, owner_id FROM change_log ORDER BY seq"
+    ).fetchall()
+    connection.close()
+    assert rows == [("customer", 3, "upsert", None), ("user", 7, "upsert", None)]
+
+
 def test_the_comparison_sees_a_difference(database: Database) -> None:
     """Guards the test above: a model change the migration lacks is reported."""
     from sqlalchemy import Column, Integer, MetaData, String, Table
@@ -86,11 +121,13 @@ def test_the_comparison_sees_a_difference(database: Database) -> None:
         ("customers", ["name"]),
         ("projects", ["name"]),
         ("activities", ["name"]),
-        ("timesheets", ["user_id", "begin"]),
-        ("timesheets", ["user_id", "end"]),
-        ("timesheets", ["begin"]),
-        ("timesheets", ["end"]),
-        ("timesheets", ["rate"]),
+        # Each list order ends with the id: keyset pages and numbered pages read without a sort.
+        ("timesheets", ["user_id", "begin", "id"]),
+        ("timesheets", ["user_id", "end", "id"]),
+        ("timesheets", ["user_id", "rate", "id"]),
+        ("timesheets", ["begin", "id"]),
+        ("timesheets", ["end", "id"]),
+        ("timesheets", ["rate", "id"]),
         ("projects", ["customer_id"]),
         ("activities", ["project_id"]),
         ("api_tokens", ["user_id"]),
@@ -259,6 +296,20 @@ def fill_every_table(session: Session) -> None:
             models.InvoiceTimesheet(invoice_id=invoice.id, timesheet_id=timesheet.id),
             models.UserPreference(user_id=ana.id, name="theme", value="dark"),
             models.MetaFieldDefinition(entity_type="customer", name="crm_id"),
+            models.ChangeLogEntry(entity="customer", entity_id=customer.id, op="upsert"),
+            models.ChangeLogState(id=1, horizon=0, purged_until=dt.datetime(2024, 5, 1, 8, 0, tzinfo=BERLIN)),
+            models.ExternalId(owner_id=ana.id, entity="customer", external_id="crm-1", entity_id=customer.id),
+            models.IdempotencyKey(
+                user_id=ana.id,
+                key="retry-1",
+                fingerprint="0" * 64,
+                state="done",
+                status=200,
+                headers=[["content-type", "application/json"]],
+                body=b"{}",
+                created_at=dt.datetime(2024, 5, 1, 8, 0, tzinfo=BERLIN),
+                expires_at=dt.datetime(2024, 5, 2, 8, 0, tzinfo=BERLIN),
+            ),
         ]
     )
     session.execute(

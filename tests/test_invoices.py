@@ -58,10 +58,11 @@ INVOICE_KEYS = {
 CUSTOMER_KEYS = {
     "id", "name", "number", "comment", "visible", "billable", "company", "country", "language",
     "currency", "phone", "fax", "mobile", "homepage", "timezone", "metaFields", "color", "color-safe",
+    "modifiedAt",
 }  # fmt: skip
 USER_KEYS = {
     "id", "username", "email", "enabled", "apiToken", "systemAccount", "alias", "title", "avatar",
-    "accountNumber", "color", "color-safe", "initials", "language", "locale", "timezone",
+    "accountNumber", "color", "color-safe", "initials", "language", "locale", "timezone", "modifiedAt",
 }  # fmt: skip
 
 

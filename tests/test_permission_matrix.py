@@ -738,6 +738,40 @@ route(
 route("DELETE", "/api/invoices/templates/{id}", one("unknown", to("/api/invoices/templates/1"), always(404)))
 
 
+# The change feed answers everybody, showing each caller only what it may see (tests/test_change_feed.py).
+_FEED_KINDS = ("customer", "project", "activity", "user", "team", "tag", "timesheet")
+route(
+    "GET",
+    "/api/ext/changes",
+    [one(kind, to(f"/api/ext/changes?limit=1000&entities={kind}"), always(200)) for kind in _FEED_KINDS],
+)
+
+
+# Bulk writes: the whole call needs the permission to create the kind; each item then gets what its
+# single POST gets (tests/test_bulk.py).
+
+
+def new_bulk(world: World, caller: str | None, *, item: str) -> Request:
+    """One item, as POST of the kind would get it (projects in c_open, activities in p_open)."""
+    if item == "timesheets":
+        body = new_timesheet(world, caller, item=("self", "open")).body
+    else:
+        kind = {"customers": "customer", "projects": "project", "activities": "activity"}[item]
+        parent = {"project": "c_open", "activity": "p_open"}.get(kind)
+        body = new_entity(world, caller, item=parent, kind=kind).body
+    return Request(f"/api/ext/bulk/{item}", [body])
+
+
+_BULK_PERMISSIONS = {
+    "customers": "create_customer",
+    "projects": "create_project",
+    "activities": "create_activity",
+    "timesheets": "create_own_timesheet",
+}
+for _plural, _permission in _BULK_PERMISSIONS.items():
+    route("POST", f"/api/ext/bulk/{_plural}", targets([_plural], new_bulk, can(_permission), "new"))
+
+
 @dataclass(frozen=True)
 class Case:
     """One request as one caller (None: without credentials), with Kimai's answer."""

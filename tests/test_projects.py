@@ -50,6 +50,7 @@ PROJECT_KEYS = {
     "teams",
     "color",
     "color-safe",
+    "modifiedAt",  # extension
 }
 PROJECT_FORM = (
     "name",
@@ -459,12 +460,21 @@ def test_project_entity_view(api: Api, db: Database) -> None:
         "globalActivities": True,
         "lockedUntil": None,
         "metaFields": [],
-        "teams": [{"id": team, "name": "Test team", "color": None, "color-safe": "#03A9F4"}],
+        "teams": [
+            {
+                "id": team,
+                "name": "Test team",
+                "color": None,
+                "color-safe": "#03A9F4",
+                "modifiedAt": project["teams"][0]["modifiedAt"],
+            }
+        ],
         "budget": 999.0,
         "timeBudget": 36900,
         "budgetType": "month",
         "color": "#c0c0c0",
         "color-safe": "#c0c0c0",
+        "modifiedAt": project["modifiedAt"],
     }
     assert api.get(f"/api/projects/{project['id']}").json() == project
     assert api.get("/api/projects?ignoreDates=1").json() == [project]
@@ -495,6 +505,7 @@ def test_defaults_on_create(api: Api) -> None:
         "budgetType": None,
         "color": None,
         "color-safe": "#5319e7",
+        "modifiedAt": project["modifiedAt"],
     }
     assert make_project(api, "Second", customer)["number"] == "0003"
     assert make_project(api, "Own number", customer, number="P-1")["number"] == "P-1"
@@ -840,9 +851,16 @@ def test_duplicate_copies_project_teams_meta_rates_and_visible_activities(api: A
         "start": "2024-06-30",
         "end": None,
         "color-safe": "#ff0000",
+        "modifiedAt": copy["modifiedAt"],
     }
     assert copy["teams"] == [
-        {"id": team, "name": "Team", "color": None, "color-safe": copy["teams"][0]["color-safe"]}
+        {
+            "id": team,
+            "name": "Team",
+            "color": None,
+            "color-safe": copy["teams"][0]["color-safe"],
+            "modifiedAt": copy["teams"][0]["modifiedAt"],
+        }
     ]
     assert copy["metaFields"] == [{"name": "crm_id", "value": "C-1"}]
     assert api.get(f"/api/projects/{copy['id']}").json() == copy
@@ -919,7 +937,11 @@ def test_meta(api: Api, db: Database) -> None:
     url = f"/api/projects/{project['id']}/meta"
     response = api.patch(url, json={"name": "CRM_ID", "value": "X-1"})
     assert response.status_code == 200
-    assert response.json() == {**project, "metaFields": [{"name": "crm_id", "value": "X-1"}]}
+    changed = {
+        "metaFields": [{"name": "crm_id", "value": "X-1"}],
+        "modifiedAt": response.json()["modifiedAt"],
+    }
+    assert response.json() == {**project, **changed}
     assert api.get(f"/api/projects/{project['id']}").json()["metaFields"] == [
         {"name": "crm_id", "value": "X-1"}
     ]

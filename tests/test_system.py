@@ -329,7 +329,9 @@ def test_cors_exposes_the_pagination_headers(api: Api) -> None:
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     exposed = {h.strip() for h in response.headers["access-control-expose-headers"].split(",")}
-    assert exposed == {"X-Page", "X-Total-Count", "X-Total-Pages", "X-Per-Page"}
+    # Paging (and the keyset cursor), and whether an Idempotency-Key answer is a replay.
+    paging = {"X-Page", "X-Total-Count", "X-Total-Pages", "X-Per-Page", "X-Next-Cursor"}
+    assert exposed == {*paging, "Idempotent-Replayed"}
 
 
 def test_cors_headers_also_on_errors(api: Api) -> None:

@@ -18,7 +18,7 @@ from punchclock.timesheets.models import Timesheet, TimesheetTag
 from tests.conftest import EXTRA_FIELDS, FORBIDDEN, INVALID_CHOICE, NOT_FOUND, PEOPLE, Api
 from tests.test_projects import make_activity, make_customer, make_project
 
-TAG_KEYS = {"id", "name", "visible", "color", "color-safe"}
+TAG_KEYS = {"id", "name", "visible", "color", "color-safe", "modifiedAt"}
 FORM_FIELDS = ("name", "visible", "color")
 BLANK = "This value should not be blank."
 TAKEN = "This value is already used."
@@ -127,13 +127,21 @@ def test_create_as_every_role(api: Api, db: Database) -> None:
             "visible": True,
             "color": None,
             "color-safe": body["color-safe"],
+            "modifiedAt": body["modifiedAt"],
         }
     assert tag_count(db) == len(PEOPLE)
 
 
 def test_create_fields(api: Api) -> None:
     body = create(api, name="  Support  ", color="#00ff00")
-    assert body == {"id": 1, "name": "Support", "visible": True, "color": "#00ff00", "color-safe": "#00ff00"}
+    assert body == {
+        "id": 1,
+        "name": "Support",
+        "visible": True,
+        "color": "#00ff00",
+        "color-safe": "#00ff00",
+        "modifiedAt": body["modifiedAt"],
+    }
     # Kimai's colour fallback: "Test" -> #5319e7.
     assert create(api, name="Test")["color-safe"] == "#5319e7"
     assert create(api, name="Empty colour", color="")["color"] is None

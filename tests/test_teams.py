@@ -35,7 +35,7 @@ from tests.test_projects import make_activity, make_customer, make_project
 from tests.test_users import COLLECTION_KEYS as USER_KEYS
 from tests.test_users import set_user
 
-TEAM_KEYS = {"id", "name", "color", "color-safe"}
+TEAM_KEYS = {"id", "name", "color", "color-safe", "modifiedAt"}
 ENTITY_KEYS = TEAM_KEYS | {"members", "customers", "projects", "activities"}
 FIELDS = ("name", "color", "members")
 NO_TEAMLEAD = "At least one team leader must be assigned to the team."
@@ -343,7 +343,8 @@ def test_update_replaces_members(api: Api) -> None:
     # Without ``members`` the members stay; the name may be kept or changed (even its case).
     body = api.patch(f"/api/teams/{team['id']}", json={"name": "FOO", "color": "#ff0000"}, as_="admin").json()
     assert (body["name"], body["color"], member_ids(body)) == ("FOO", "#ff0000", {1: True})
-    assert api.patch(f"/api/teams/{team['id']}", json={}, as_="admin").json() == body
+    unchanged = api.patch(f"/api/teams/{team['id']}", json={}, as_="admin").json()
+    assert unchanged == {**body, "modifiedAt": unchanged["modifiedAt"]}
 
 
 def test_update_keeps_disabled_members_choosable(api: Api, db: Database) -> None:
@@ -417,7 +418,7 @@ def test_add_and_remove_members(api: Api) -> None:
     url = f"/api/teams/{team['id']}/members"
     body = api.post(f"{url}/{JOHN}", as_="admin").json()
     assert member_ids(body) == {SUSAN: True, ANNA: False, JOHN: False}  # added as a member, not a lead
-    assert api.get(f"/api/users/{JOHN}").json()["teams"] == [{k: team[k] for k in TEAM_KEYS}]
+    assert api.get(f"/api/users/{JOHN}").json()["teams"] == [{k: body[k] for k in TEAM_KEYS}]
     assert api.post(f"{url}/{JOHN}", as_="admin").json() == BAD_REQUEST  # already a member
     body = api.delete(f"{url}/{ANNA}", as_="admin").json()
     assert member_ids(body) == {SUSAN: True, JOHN: False}
@@ -479,11 +480,12 @@ def test_grants(api: Api) -> None:
     ):
         body = api.post(f"{url}/{kind}/{entity['id']}", as_="admin").json()
         assert [row["id"] for row in body[kind]] == [entity["id"]]
-        assert api.get(f"{view}/{entity['id']}").json()["teams"] == [{k: team[k] for k in TEAM_KEYS}]
+        assert api.get(f"{view}/{entity['id']}").json()["teams"] == [{k: body[k] for k in TEAM_KEYS}]
         assert api.post(f"{url}/{kind}/{entity['id']}", as_="admin").json() == BAD_REQUEST
     full = api.get(url, as_="admin").json()
     # Embedded views: a project's customer and an activity's project as ids.
-    assert full["customers"][0] == {key: customer[key] for key in CUSTOMER_KEYS}
+    granted = full["customers"][0]  # the grant changed the customer
+    assert granted == {**{key: customer[key] for key in CUSTOMER_KEYS}, "modifiedAt": granted["modifiedAt"]}
     assert (full["projects"][0]["customer"], full["activities"][0]["project"]) == (
         customer["id"],
         project["id"],

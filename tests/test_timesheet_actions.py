@@ -59,6 +59,7 @@ CUSTOMER_KEYS = {
     "metaFields",
     "color",
     "color-safe",
+    "modifiedAt",  # extension
 }
 PROJECT_KEYS = {
     "id",
@@ -76,6 +77,7 @@ PROJECT_KEYS = {
     "metaFields",
     "color",
     "color-safe",
+    "modifiedAt",  # extension
 }
 ACTIVITY_KEYS = {
     "id",
@@ -87,6 +89,7 @@ ACTIVITY_KEYS = {
     "metaFields",
     "color",
     "color-safe",
+    "modifiedAt",  # extension
 }
 JOHN = {
     "id": 4,
@@ -943,7 +946,7 @@ def test_active_expanded_view(api: Api, world: dict[str, Any]) -> None:
     assert row == {
         **{k: created[k] for k in VIEW_KEYS - {"activity", "project", "user"}},
         **expected_expanded(world, world["activity"], world["project"]),
-        "user": JOHN,
+        "user": {**JOHN, "modifiedAt": row["user"]["modifiedAt"]},
     }
 
 
@@ -988,7 +991,7 @@ def test_recent_latest_record_per_pair(api: Api, world: dict[str, Any]) -> None:
     assert rows[0] == {
         **{k: build[k] for k in VIEW_KEYS - {"activity", "project", "user"}},
         **expected_expanded(world, other_activity, other_project),
-        "user": JOHN,
+        "user": {**JOHN, "modifiedAt": rows[0]["user"]["modifiedAt"]},
     }
     # size keeps the pairs used last (by id), still ordered by end
     two = api.get("/api/timesheets/recent?size=2", as_="user").json()
@@ -1088,7 +1091,7 @@ def test_favorites_view(api: Api, world: dict[str, Any]) -> None:
     assert row == {
         **{k: mine[k] for k in VIEW_KEYS - {"activity", "project", "user"}},
         **expected_expanded(world, world["activity"], world["project"]),
-        "user": JOHN,
+        "user": {**JOHN, "modifiedAt": row["user"]["modifiedAt"]},
     }
     theirs = stopped(api, world, "super")
     api.post(f"/api/favorites/timesheets/{theirs['id']}")

@@ -41,18 +41,20 @@ RATE_KEYS = {"rate", "internalRate"}
 CUSTOMER_KEYS = {
     "id", "name", "number", "comment", "visible", "billable", "company", "country", "language",
     "currency", "phone", "fax", "mobile", "homepage", "timezone", "metaFields", "color", "color-safe",
+    "modifiedAt",
 }  # fmt: skip
 PROJECT_KEYS = {
     "id", "name", "customer", "number", "orderNumber", "orderDate", "start", "end", "comment",
     "visible", "billable", "globalActivities", "lockedUntil", "metaFields", "color", "color-safe",
+    "modifiedAt",
 }  # fmt: skip
 ACTIVITY_KEYS = {
     "id", "name", "project", "number", "comment", "visible", "billable", "metaFields", "color",
-    "color-safe",
+    "color-safe", "modifiedAt",
 }  # fmt: skip
 USER_KEYS = {
     "id", "username", "email", "enabled", "apiToken", "systemAccount", "alias", "title", "avatar",
-    "accountNumber", "color", "color-safe", "initials", "language", "locale", "timezone",
+    "accountNumber", "color", "color-safe", "initials", "language", "locale", "timezone", "modifiedAt",
 }  # fmt: skip
 
 

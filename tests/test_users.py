@@ -54,6 +54,7 @@ COLLECTION_KEYS = {
     "language",
     "locale",
     "timezone",
+    "modifiedAt",  # extension
 }
 ENTITY_KEYS = COLLECTION_KEYS | {"supervisor", "teams", "roles", "memberships", "preferences"}
 CREATE_FIELDS = (
@@ -208,6 +209,7 @@ def test_list_full_gives_entities(api: Api, db: Database) -> None:
                     "name": "Team A",
                     "color": None,
                     "color-safe": rows["john_user"]["teams"][0]["color-safe"],
+                    "modifiedAt": rows["john_user"]["teams"][0]["modifiedAt"],
                 },
                 "teamlead": False,
             }
@@ -586,7 +588,8 @@ def test_update_fields(api: Api, db: Database) -> None:
     assert (body["alias"], body["title"], body["color"], body["supervisor"]) == (None, None, None, None)
     assert (body["language"], body["locale"], body["timezone"]) == ("en", "en", PEOPLE["super"].timezone)
     # An empty body changes nothing.
-    assert api.patch(f"/api/users/{john}", json={}).json() == body
+    unchanged = api.patch(f"/api/users/{john}", json={}).json()
+    assert unchanged == {**body, "modifiedAt": unchanged["modifiedAt"]}
 
 
 def test_a_user_edits_their_own_profile(api: Api, db: Database) -> None:

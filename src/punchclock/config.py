@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     )
     timesheet_break_time: bool = Field(False, description="Offer the timesheet `break` field")
 
+    idempotency_key_ttl_hours: float = Field(
+        24, gt=0, description="How long an Idempotency-Key and its stored answer are kept"
+    )
+
+    changes_retention_days: int = Field(
+        30,
+        ge=0,
+        le=36_500,
+        description="Days the change feed keeps tombstones of deletions; older cursors must resync in full",
+    )
+
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -2,8 +2,9 @@
 
 Everything is written with SQLAlchemy Core bulk inserts inside the caller's transaction: the small
 tables with RETURNING for their ids, the timesheets in batches (executemany of an INSERT that Core
-compiled, or COPY on PostgreSQL) while a thread makes the next batch. Rows are what Kimai's API would
-have stored, so the timesheet endpoints accept and render them as their own:
+compiled, or COPY on PostgreSQL) while a thread makes the next batch, and their change log rows in one
+INSERT … SELECT at the end. Rows are what Kimai's API would have stored, so the timesheet endpoints
+accept and render them as their own:
 
 - users work Monday to Friday in their own timezone, entries back to back during local working
   hours, never overlapping; begin and end on whole minutes (Kimai's default rounding);
@@ -42,6 +43,7 @@ from punchclock.db import utcnow
 from punchclock.demo import DEMO_PASSWORD, demo_loaded, load_demo
 from punchclock.entities.crud import default_number_format
 from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, Kind
+from punchclock.ext.changes import log as change_log
 from punchclock.kimai.colors import COLOR_CHOICES
 from punchclock.kimai.datetimes import zone
 from punchclock.kimai.numbers import next_free_number
@@ -232,6 +234,8 @@ def load_bulk(
     with _loading(session, spec.timesheets):
         rows = timesheet_rows(workers, spec.until, tag_ids, sink.stamp, sink.first_id)
         written = sink.write(rows, spec, progress)
+    if written:
+        change_log.record_timesheet_range(session, sink.first_id, sink.first_id + written - 1)
     # Fresh planner statistics: without them PostgreSQL guesses thousands of running timers and
     # walks the whole begin index for ?active=1.
     for table in (Timesheet.__tablename__, TimesheetTag.__tablename__):
@@ -872,8 +876,6 @@ class _Sink:
                 connection.exec_driver_sql(self._insert_timesheets, batch)
             if tags:
                 connection.exec_driver_sql(self._insert_tags, tags)
-        for row in batch:
-            changes.record(self.session, entity="timesheet", entity_id=row["id"], op="upsert")
         return len(batch)
 
     def _copy(self, columns: Sequence[str], table: str, rows: list[dict[str, Any]]) -> None:

@@ -4,6 +4,9 @@ from punchclock.activities.models import Activity, ActivityMeta, ActivityRate
 from punchclock.customers.models import Customer, CustomerComment, CustomerMeta, CustomerRate
 from punchclock.db import Base
 from punchclock.entities.models import MetaFieldDefinition
+from punchclock.ext.bulk.models import ExternalId
+from punchclock.ext.changes.models import ChangeLogEntry, ChangeLogState
+from punchclock.ext.idempotency.models import IdempotencyKey
 from punchclock.invoices.models import Invoice, InvoiceMeta, InvoiceTimesheet
 from punchclock.projects.models import Project, ProjectComment, ProjectMeta, ProjectRate
 from punchclock.tags.models import Tag
@@ -19,10 +22,14 @@ __all__ = [
     "ActivityRate",
     "ApiToken",
     "Base",
+    "ChangeLogEntry",
+    "ChangeLogState",
     "Customer",
     "CustomerComment",
     "CustomerMeta",
     "CustomerRate",
+    "ExternalId",
+    "IdempotencyKey",
     "Invoice",
     "InvoiceMeta",
     "InvoiceTimesheet",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from punchclock.auth.permissions import Caller
-from punchclock.entities.render import budget_fields, color_fields, meta_fields, team_ref
+from punchclock.entities.render import budget_fields, color_fields, meta_fields, modified_at, team_ref
 from punchclock.projects import render as project_render
 
 
@@ -24,6 +24,7 @@ def embedded(a: Any) -> dict[str, Any]:
         "billable": a.billable,
         "metaFields": meta_fields(a),
         **color_fields(a.color, a.name),
+        "modifiedAt": modified_at(a),
     }
 
 

@@ -11,7 +11,7 @@ from punchclock.activities.schemas import ActivityEntity, ActivityForm
 from punchclock.context import Ctx
 from punchclock.entities.routes import add_entity_routes
 from punchclock.kimai.errors import BadRequest
-from punchclock.kimai.params import Order, Term, Visible, ZeroOneBool, as_ids
+from punchclock.kimai.params import ModifiedAfter, Order, Term, Visible, ZeroOneBool, as_ids, strict_datetime
 from punchclock.routing import documented, ok
 
 router = APIRouter(prefix="/api/activities", tags=["Activity"])
@@ -28,10 +28,15 @@ async def list_activities(
     projects_scalar: Annotated[str | None, Query(alias="projects", include_in_schema=False)] = None,
     visible: Visible = "1",
     globals: Annotated[ZeroOneBool | None, Query(description="1/true = only global activities")] = None,
-    orderBy: Annotated[Literal["id", "name", "project"], Query()] = "name",
+    orderBy: Annotated[
+        Literal["id", "name", "project", "modified"],
+        Query(description="Extension: `modified` sorts by `modifiedAt`"),
+    ] = "name",
     order: Order = "ASC",
     term: Term = None,
+    modified_after: ModifiedAfter = None,
 ) -> Response:
+    since = strict_datetime(modified_after, "UTC")
     if projects_scalar is not None or (projects and not all(p.isdecimal() for p in projects)):
         raise BadRequest()
 
@@ -45,6 +50,7 @@ async def list_activities(
             order=order,
             order_by=orderBy,
             term=term,
+            modified_after=since,
         )
         return [render.collection(a, ctx.caller) for a in rows]
 

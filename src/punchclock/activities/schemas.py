@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, TeamRef
+from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, Modified, TeamRef
 from punchclock.projects.schemas import ProjectExpanded
 
 
-class _ActivityBase(Colored):
+class _ActivityBase(Colored, Modified):
     id: int
     name: str
     number: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -14,7 +15,7 @@ from punchclock.entities import fields as common
 from punchclock.entities.access import check_filter_access, open_to, parent_choice
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import ACTIVITY, PROJECT
-from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
+from punchclock.entities.listing import Record, changed_since, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, ordered, term_filter
 from punchclock.kimai.forms import Field, length, text
 from punchclock.projects.models import Project
@@ -34,6 +35,7 @@ def list_activities(
     order_by: str = "name",
     order: str = "ASC",
     term: str | None = None,
+    modified_after: dt.datetime | None = None,
 ) -> list[Record]:
     filtered = check_filter_access(session, caller, PROJECT, projects or [])
     projects = list(filtered)
@@ -71,7 +73,9 @@ def list_activities(
         )
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, ActivityMeta, Activity.id))
-    key = {"id": Activity.id, "project": by_name(project.name)}.get(order_by, by_name(Activity.name))
+    query = changed_since(query, Activity.modified_at, modified_after)
+    keys = {"id": Activity.id, "project": by_name(project.name), "modified": Activity.modified_at}
+    key = keys.get(order_by, by_name(Activity.name))
     query = ordered(query, key, Activity.id, order)
     rows = session.execute(query).all()
     teams = team_refs(session, TeamActivity.activity_id, ids_of(query, Activity.id))

@@ -29,7 +29,14 @@ from punchclock.auth.tokens import BEARER
 from punchclock.config import Settings
 from punchclock.db import Database, utcnow
 from punchclock.kimai.body import read_body
-from punchclock.kimai.errors import BadRequest, Forbidden, LegacyAuthFailed, NotFound, Unauthorized
+from punchclock.kimai.errors import (
+    BadRequest,
+    Forbidden,
+    KimaiError,
+    LegacyAuthFailed,
+    NotFound,
+    Unauthorized,
+)
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -75,20 +82,41 @@ async def authenticate(request: Request) -> Caller:
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         # Kimai decodes the body before its firewall runs: malformed JSON is 400 even without credentials.
         await read_body(request)
+    caller = await identify(request)
+    if not caller.can("api_access"):
+        raise Forbidden()  # every built-in role has it; a custom permission table may not
+    request.state.caller = caller
+    return caller
+
+
+async def identify(request: Request) -> Caller:
+    """The user the request's credentials name, else Kimai's 400/401/403 for them.
+
+    The outcome is kept on the request: checked twice (the idempotency middleware, then the route),
+    the credentials cost one lookup, one legacy delay and at most one counted failure.
+    """
+    outcome: Caller | KimaiError | None = getattr(request.state, "identity", None)
+    if outcome is None:
+        try:
+            outcome = await _credentials(request)
+        except KimaiError as error:
+            outcome = error
+        request.state.identity = outcome
+    if isinstance(outcome, KimaiError):
+        raise outcome
+    return outcome
+
+
+async def _credentials(request: Request) -> Caller:
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization")
     match = BEARER.match(header) if header else None
     if match:
-        caller = await _bearer(db, settings, match.group(1))
-    elif "x-auth-user" in request.headers and "x-auth-token" in request.headers:
-        caller = await _legacy(request, db, settings)
-    else:
-        raise Unauthorized()
-    if not caller.can("api_access"):
-        raise Forbidden()  # every built-in role has it; a custom permission table may not
-    request.state.caller = caller
-    return caller
+        return await _bearer(db, settings, match.group(1))
+    if "x-auth-user" in request.headers and "x-auth-token" in request.headers:
+        return await _legacy(request, db, settings)
+    raise Unauthorized()
 
 
 async def _bearer(db: Database, settings: Settings, token: str) -> Caller:

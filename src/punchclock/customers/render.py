@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from punchclock.auth.permissions import Caller
-from punchclock.entities.render import budget_fields, color_fields, meta_fields, team_ref
+from punchclock.entities.render import budget_fields, color_fields, meta_fields, modified_at, team_ref
 
 
 def embedded(c: Any) -> dict[str, Any]:
@@ -31,6 +31,7 @@ def embedded(c: Any) -> dict[str, Any]:
         "timezone": c.timezone,
         "metaFields": meta_fields(c),
         **color_fields(c.color, c.name),
+        "modifiedAt": modified_at(c),
     }
 
 

@@ -10,7 +10,7 @@ from punchclock.customers import render
 from punchclock.customers import service as svc
 from punchclock.customers.schemas import CustomerCollection, CustomerEntity, CustomerForm
 from punchclock.entities.routes import add_entity_routes
-from punchclock.kimai.params import Order, Term, Visible, ZeroOne
+from punchclock.kimai.params import ModifiedAfter, Order, Term, Visible, ZeroOne, strict_datetime
 from punchclock.routing import documented, ok
 
 router = APIRouter(prefix="/api/customers", tags=["Customer"])
@@ -21,16 +21,27 @@ async def list_customers(
     ctx: Ctx,
     visible: Visible = "1",
     order: Order = "ASC",
-    orderBy: Annotated[Literal["id", "name"], Query(description="Sort key")] = "name",
+    orderBy: Annotated[
+        Literal["id", "name", "modified"],
+        Query(description="Sort key. Extension: `modified` sorts by `modifiedAt`"),
+    ] = "name",
     term: Term = None,
     full: Annotated[ZeroOne, Query(description="1 adds address details (with the details permission)")] = "0",
+    modified_after: ModifiedAfter = None,
 ) -> Response:
     details = full == "1" and ctx.caller.can("details_customer")
+    since = strict_datetime(modified_after, "UTC")
 
     def work(s: Session) -> list[dict[str, Any]]:
         rows = svc.list_customers(
-            s, caller=ctx.caller, visible=int(visible), order=order, order_by=orderBy, term=term
-        )  # type: ignore[arg-type]
+            s,
+            caller=ctx.caller,
+            visible=int(visible),
+            order=order,
+            order_by=orderBy,
+            term=term,
+            modified_after=since,
+        )
         return [render.collection(c, ctx.caller, full=details) for c in rows]
 
     return ok(await ctx.read(work))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, TeamRef
+from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, Modified, TeamRef
 
 
-class CustomerEmbedded(Colored):
+class CustomerEmbedded(Colored, Modified):
     id: int
     name: str
     number: str | None

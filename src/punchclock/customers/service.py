@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from punchclock.entities import fields as common
 from punchclock.entities.access import open_to
 from punchclock.entities.crud import EditSpec
 from punchclock.entities.kinds import CUSTOMER
-from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
+from punchclock.entities.listing import Record, changed_since, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, ordered, term_filter
 from punchclock.kimai import forms
 from punchclock.kimai.datetimes import timezone_names
@@ -50,8 +51,9 @@ def list_customers(
     order_by: str = "name",
     order: str = "ASC",
     term: str | None = None,
+    modified_after: dt.datetime | None = None,
 ) -> list[Record]:
-    query = select(*Customer.__table__.columns)
+    query = changed_since(select(*Customer.__table__.columns), Customer.modified_at, modified_after)
     if visible == 1:
         query = query.where(Customer.visible.is_(True))
     elif visible == 2:
@@ -61,7 +63,7 @@ def list_customers(
         query = query.where(team_rule)
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, CustomerMeta, Customer.id))
-    key = Customer.id if order_by == "id" else by_name(Customer.name)
+    key = {"id": Customer.id, "modified": Customer.modified_at}.get(order_by, by_name(Customer.name))
     query = ordered(query, key, Customer.id, order)
     rows = session.execute(query).all()
     ids = ids_of(query, Customer.id)

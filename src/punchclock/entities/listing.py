@@ -7,10 +7,11 @@ render functions plain records with the same attribute names instead.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from punchclock.teams.models import Team
 
 Record = SimpleNamespace
+Query = TypeVar("Query", bound=Select[Any])
 
 
 def ids_of(query: Select[Any], id_column: Any) -> Select[Any]:
@@ -25,11 +27,16 @@ def ids_of(query: Select[Any], id_column: Any) -> Select[Any]:
     return query.with_only_columns(id_column).order_by(None)
 
 
+def changed_since(query: Query, modified_at: Any, since: dt.datetime | None) -> Query:
+    """The ``modified_after`` extension: rows changed at or after ``since`` (all rows without it)."""
+    return query if since is None else query.where(modified_at >= since)
+
+
 def team_refs(session: Session, owner: Any, owner_ids: Select[Any] | list[int]) -> Mapping[int, list[Any]]:
     """Teams per owner from a link table column (``TeamCustomer.customer_id`` …), ordered by name."""
     link = owner.class_
     query = (
-        select(owner.label("owner"), Team.id, Team.name, Team.color)
+        select(owner.label("owner"), Team.id, Team.name, Team.color, Team.modified_at)
         .join(Team, Team.id == link.team_id)
         .where(owner.in_(owner_ids))
         .order_by(Team.name)

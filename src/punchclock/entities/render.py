@@ -8,6 +8,7 @@ from typing import Any
 from punchclock.auth.permissions import Caller
 from punchclock.entities.kinds import voter_teams
 from punchclock.kimai.colors import safe_color, visible_color
+from punchclock.kimai.datetimes import format_datetime
 from punchclock.teams.models import Team
 
 
@@ -15,8 +16,18 @@ def color_fields(color: str | None, name: str) -> dict[str, Any]:
     return {"color": visible_color(color), "color-safe": safe_color(color, name)}
 
 
+def modified_at(entity: Any) -> str | None:
+    """Extension: when ``entity`` last changed, in UTC (every view of every kind carries it)."""
+    return format_datetime(entity.modified_at, "UTC")
+
+
 def team_ref(team: Team) -> dict[str, Any]:
-    return {"id": team.id, "name": team.name, **color_fields(team.color, team.name)}
+    return {
+        "id": team.id,
+        "name": team.name,
+        **color_fields(team.color, team.name),
+        "modifiedAt": modified_at(team),
+    }
 
 
 def meta_fields(entity: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,13 @@ class Colored(Shape):
     )
 
 
-class TeamRef(Colored):
+class Modified(BaseModel):
+    """Extension carried by every view of customers, projects, activities, users, teams and tags."""
+
+    modifiedAt: str = Field(description="Extension: the last change, in UTC (Y-m-d\\TH:i:sO)")
+
+
+class TeamRef(Colored, Modified):
     id: int
     name: str
 
@@ -29,7 +35,7 @@ class MetaField(Shape):
     value: str | None
 
 
-class UserRef(Colored):
+class UserRef(Colored, Modified):
     id: int
     username: str
     email: str

@@ -73,24 +73,27 @@ def delete(session: Session, *, caller: Caller, kind: Kind, entity_id: int) -> N
     """Delete with everything that hangs on it (the foreign keys cascade, as in Kimai); each
     removed customer, project, activity and timesheet is recorded as deleted."""
     entity = load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("delete",))
-    removed = _cascade(session, kind, entity_id)
+    removed, owners = _cascade(session, kind, entity_id)
     session.delete(entity)
     session.flush()
     for name, ids in removed:
         for removed_id in ids:
-            changes.record(session, entity=name, entity_id=removed_id, op="delete")
+            owner = owners.get(removed_id) if name == "timesheet" else None
+            changes.record(session, entity=name, entity_id=removed_id, op="delete", owner_id=owner)
 
 
-def _cascade(session: Session, kind: Kind, entity_id: int) -> list[tuple[str, list[int]]]:
+def _cascade(
+    session: Session, kind: Kind, entity_id: int
+) -> tuple[list[tuple[str, list[int]]], dict[int, int]]:
     """What deleting ``entity_id`` removes: itself, its projects, activities and timesheets (and a
-    customer's invoices)."""
+    customer's invoices); plus the owner of each timesheet (its tombstone keeps it)."""
     projects = select(Project.id).where(Project.customer_id == entity_id)
     if kind is PROJECT:
         projects = select(literal(entity_id))
     activities = select(Activity.id).where(Activity.project_id.in_(projects))
     if kind is ACTIVITY:
         activities = select(literal(entity_id))
-    timesheets = select(Timesheet.id).where(
+    timesheets = select(Timesheet.id, Timesheet.user_id).where(
         or_(Timesheet.activity_id.in_(activities), Timesheet.project_id.in_(projects))
     )
     found = [(kind.name, [entity_id])]
@@ -98,12 +101,13 @@ def _cascade(session: Session, kind: Kind, entity_id: int) -> list[tuple[str, li
         found.append((PROJECT.name, list(session.scalars(projects))))
     if kind is not ACTIVITY:
         found.append((ACTIVITY.name, list(session.scalars(activities))))
-    found.append(("timesheet", list(session.scalars(timesheets))))
+    owners: dict[int, int] = {row.id: row.user_id for row in session.execute(timesheets)}
+    found.append(("timesheet", list(owners)))
     if kind is CUSTOMER:
         found.append(
             ("invoice", list(session.scalars(select(Invoice.id).where(Invoice.customer_id == entity_id))))
         )
-    return found
+    return found, owners
 
 
 # --- meta fields ---------------------------------------------------------------------------------

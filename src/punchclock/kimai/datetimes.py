@@ -81,19 +81,24 @@ def _shown_in(instant: dt.datetime, tz: str) -> dt.datetime:
         return instant.astimezone(dt.UTC)
 
 
-def _php_offset(local: dt.datetime) -> str:
-    """PHP's ``O`` (``+0200``): whole minutes, so a local mean time offset of +00:53:28 is +0053."""
-    seconds = int((local.utcoffset() or dt.timedelta()).total_seconds())
+@lru_cache(maxsize=1024)
+def _php_offset(offset: dt.timedelta | None) -> str:
+    """PHP's ``O`` (``+0200``): whole minutes, so a local mean time offset of +00:53:28 is +0053.
+    Cached: a zone has few offsets, and lists format thousands of datetimes."""
+    seconds = int((offset or dt.timedelta()).total_seconds())
     hours, rest = divmod(abs(seconds), 3600)
     return f"{'-' if seconds < 0 else '+'}{hours:02d}{rest // 60:02d}"
 
 
-# isoformat, not strftime: strftime("%Y") leaves years before 1000 unpadded on glibc.
 def format_datetime(instant: dt.datetime | None, tz: str) -> str | None:
     if instant is None:
         return None
+    if tz == "UTC" and instant.tzinfo is dt.UTC:  # modifiedAt everywhere: no zone to look up
+        return instant.isoformat()[:19] + "+0000"
     local = _shown_in(instant, tz)
-    return local.replace(tzinfo=None).isoformat(timespec="seconds") + _php_offset(local)
+    # The wall clock to the second: isoformat always writes 4-digit years (strftime("%Y") leaves
+    # years before 1000 unpadded on glibc) and puts fractions and offset after the 19th character.
+    return local.isoformat()[:19] + _php_offset(local.utcoffset())
 
 
 def format_date(instant: dt.datetime | None, tz: str) -> str | None:

@@ -6,6 +6,7 @@ The total is counted only when the page is full: a short page tells it by itself
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,18 @@ class Page:
     total: int
 
 
-def fetch_page(session: Session, query: Select[Any], request: PageRequest) -> Page:
-    """One page of ``query`` (ordered) and the total; a page past the end is Kimai's 404."""
-    rows = list(session.execute(query.limit(request.size).offset(request.offset)).all())
+def fetch_page(
+    session: Session,
+    query: Select[Any],
+    request: PageRequest,
+    read: Callable[[int, int], list[Any]] | None = None,
+) -> Page:
+    """One page of ``query`` (ordered, or read by ``read(offset, size)``) and the total; a page past
+    the end is Kimai's 404."""
+    if read is None:
+        rows = list(session.execute(query.limit(request.size).offset(request.offset)).all())
+    else:
+        rows = read(request.offset, request.size)
     if not rows and request.number > 1:
         raise NotFound()
     if len(rows) < request.size:

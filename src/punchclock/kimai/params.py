@@ -25,6 +25,13 @@ Term = Annotated[
     # No NUL: PostgreSQL cannot compare text with it (400 on every backend).
     Query(description="Search words (all must match); !word excludes; field:value", pattern=r"^[^\x00]*$"),
 ]
+ModifiedAfter = Annotated[
+    str | None,
+    Query(
+        description="Extension: Y-m-dTH:i:s in UTC, as for timesheets: only those changed at or after it "
+        "(see `modifiedAt`)"
+    ),
+]
 ZeroOne = Literal["0", "1"]
 ZeroOneBool = Literal["0", "1", "true", "false"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from punchclock.auth.permissions import Caller
 from punchclock.customers import render as customer_render
-from punchclock.entities.render import budget_fields, color_fields, meta_fields, team_ref
+from punchclock.entities.render import budget_fields, color_fields, meta_fields, modified_at, team_ref
 from punchclock.kimai.datetimes import format_date
 
 
@@ -32,6 +32,7 @@ def embedded(p: Any) -> dict[str, Any]:
         "lockedUntil": None,
         "metaFields": meta_fields(p),
         **color_fields(p.color, p.name),
+        "modifiedAt": modified_at(p),
     }
 
 

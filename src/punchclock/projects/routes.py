@@ -9,7 +9,7 @@ from punchclock.context import Ctx
 from punchclock.entities.routes import add_entity_routes
 from punchclock.kimai.datetimes import parse_date_or_datetime
 from punchclock.kimai.errors import BadRequest
-from punchclock.kimai.params import Order, Term, Visible, ZeroOne, as_ids
+from punchclock.kimai.params import ModifiedAfter, Order, Term, Visible, ZeroOne, as_ids, strict_datetime
 from punchclock.projects import render
 from punchclock.projects import service as svc
 from punchclock.projects.schemas import ProjectEntity, ProjectForm
@@ -41,9 +41,14 @@ async def list_projects(
         ZeroOne | None, Query(description="Projects that allow global activities")
     ] = None,
     order: Order = "ASC",
-    orderBy: Annotated[Literal["id", "name", "customer"], Query()] = "name",
+    orderBy: Annotated[
+        Literal["id", "name", "customer", "modified"],
+        Query(description="Extension: `modified` sorts by `modifiedAt`"),
+    ] = "name",
     term: Term = None,
+    modified_after: ModifiedAfter = None,
 ) -> Response:
+    since = strict_datetime(modified_after, "UTC")
     tz = ctx.caller.timezone
     ignore_dates = ignoreDates == "1"
     # Kimai reads (and so validates) start/end only when dates are not ignored.
@@ -67,6 +72,7 @@ async def list_projects(
             order=order,
             order_by=orderBy,
             term=term,
+            modified_after=since,
         )
         return [render.collection(p, ctx.caller) for p in rows]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from punchclock.customers.schemas import CustomerEmbedded
-from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, TeamRef
+from punchclock.entities.schemas import Budgets, Colored, ListedForm, MetaField, Modified, TeamRef
 
 
-class _ProjectBase(Colored):
+class _ProjectBase(Colored, Modified):
     id: int
     name: str
     number: str | None

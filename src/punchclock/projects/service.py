@@ -18,7 +18,7 @@ from punchclock.entities import fields as common
 from punchclock.entities.access import check_filter_access, open_to, parent_choice
 from punchclock.entities.crud import EditSpec, default_number_format
 from punchclock.entities.kinds import CUSTOMER, PROJECT
-from punchclock.entities.listing import Record, ids_of, record, team_refs, visible_meta
+from punchclock.entities.listing import Record, changed_since, ids_of, record, team_refs, visible_meta
 from punchclock.entities.service import by_name, load, next_number, ordered, term_filter
 from punchclock.kimai.datetimes import end_of_day, parse_date, parse_strict_datetime, start_of_day
 from punchclock.kimai.errors import ActionFailed, Forbidden
@@ -51,6 +51,7 @@ def list_projects(
     order: str = "ASC",
     term: str | None = None,
     now: dt.datetime | None = None,
+    modified_after: dt.datetime | None = None,
 ) -> list[Record]:
     customers = list(check_filter_access(session, caller, CUSTOMER, customers or []))
     query = select(*Project.__table__.columns, Customer.name.label("customer_name")).join(Project.customer)
@@ -74,12 +75,14 @@ def list_projects(
                 )
     if global_activities is not None:
         query = query.where(Project.global_activities.is_(global_activities))
+    query = changed_since(query, Project.modified_at, modified_after)
     team_rule = visible_to(caller)
     if team_rule is not None:
         query = query.where(team_rule)
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, ProjectMeta, Project.id))
-    key = {"id": Project.id, "customer": by_name(Customer.name)}.get(order_by, by_name(Project.name))
+    keys = {"id": Project.id, "customer": by_name(Customer.name), "modified": Project.modified_at}
+    key = keys.get(order_by, by_name(Project.name))
     query = ordered(query, key, Project.id, order)
     rows = session.execute(query).all()
     teams = team_refs(session, TeamProject.project_id, ids_of(query, Project.id))

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from punchclock.context import Ctx
 from punchclock.kimai.body import read_body
+from punchclock.kimai.params import ModifiedAfter, strict_datetime
 from punchclock.routing import body, documented, no_content, ok
 from punchclock.tags import render
 from punchclock.tags import service as svc
@@ -25,8 +26,9 @@ NameFilter = Annotated[
     **documented(list[str], errors=(400, 401)),
     summary="Names of the visible tags (deprecated in Kimai, still widely used)",
 )
-async def list_tag_names(ctx: Ctx, name: NameFilter = None) -> Response:
-    return ok(await ctx.read(lambda s: svc.list_tag_names(s, name=name)))
+async def list_tag_names(ctx: Ctx, name: NameFilter = None, modified_after: ModifiedAfter = None) -> Response:
+    since = strict_datetime(modified_after, "UTC")
+    return ok(await ctx.read(lambda s: svc.list_tag_names(s, name=name, modified_after=since)))
 
 
 @router.get(
@@ -34,9 +36,11 @@ async def list_tag_names(ctx: Ctx, name: NameFilter = None) -> Response:
     **documented(list[TagEntity], errors=(400, 401)),
     summary="Visible tags whose name contains `name` (none without it)",
 )
-async def find_tags(ctx: Ctx, name: NameFilter = None) -> Response:
+async def find_tags(ctx: Ctx, name: NameFilter = None, modified_after: ModifiedAfter = None) -> Response:
+    since = strict_datetime(modified_after, "UTC")
+
     def work(s: Session) -> list[dict[str, Any]]:
-        return [render.entity(t) for t in svc.find_tags(s, name=name)]
+        return [render.entity(t) for t in svc.find_tags(s, name=name, modified_after=since)]
 
     return ok(await ctx.read(work))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from punchclock.entities.schemas import Colored
+from punchclock.entities.schemas import Colored, Modified
 
 
-class TagEntity(Colored):
+class TagEntity(Colored, Modified):
     id: int
     name: str
     visible: bool

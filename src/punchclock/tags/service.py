@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from punchclock import changes
 from punchclock.auth.permissions import Caller
 from punchclock.entities.fields import COLOR_FIELD
+from punchclock.entities.listing import changed_since
 from punchclock.entities.service import by_name, find
 from punchclock.kimai.errors import Forbidden, NotFound
 from punchclock.kimai.forms import (
@@ -30,23 +32,25 @@ TAKEN = "This value is already used."
 NO_COMMA = "Tag name cannot contain comma"
 
 
-def _visible(name: str | None) -> Any:
+def _visible(name: str | None, modified_after: dt.datetime | None) -> Any:
     """Kimai's tag lists: visible tags only, by name; ``name`` matches anywhere, case-insensitively."""
-    query = select(Tag).where(Tag.visible.is_(True))
+    query = changed_since(select(Tag).where(Tag.visible.is_(True)), Tag.modified_at, modified_after)
     if name is not None:
         query = query.where(Tag.name.icontains(name, autoescape=True))
     return query.order_by(by_name(Tag.name), Tag.id)
 
 
-def list_tag_names(session: Session, *, name: str | None = None) -> list[str]:
-    return list(session.scalars(_visible(name).with_only_columns(Tag.name)))
+def list_tag_names(
+    session: Session, *, name: str | None = None, modified_after: dt.datetime | None = None
+) -> list[str]:
+    return list(session.scalars(_visible(name, modified_after).with_only_columns(Tag.name)))
 
 
-def find_tags(session: Session, *, name: str | None) -> list[Tag]:
+def find_tags(session: Session, *, name: str | None, modified_after: dt.datetime | None = None) -> list[Tag]:
     """``GET /api/tags/find``: nothing at all without a ``name``."""
     if name is None:
         return []
-    return list(session.scalars(_visible(name)))
+    return list(session.scalars(_visible(name, modified_after)))
 
 
 def name_taken(session: Session, name: str | None) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from punchclock.context import Ctx
 from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, Kind
 from punchclock.kimai.body import read_body
+from punchclock.kimai.params import ModifiedAfter, strict_datetime
 from punchclock.routing import body, documented, no_content, ok
 from punchclock.teams import render
 from punchclock.teams import service as svc
@@ -27,10 +28,12 @@ def entity_view(session: Session, team: Team) -> dict[str, Any]:
     )
 
 
-@router.get("", **documented(list[TeamCollection], errors=(401, 403)), summary="List teams")
-async def list_teams(ctx: Ctx) -> Response:
+@router.get("", **documented(list[TeamCollection], errors=(400, 401, 403)), summary="List teams")
+async def list_teams(ctx: Ctx, modified_after: ModifiedAfter = None) -> Response:
+    since = strict_datetime(modified_after, "UTC")
+
     def work(s: Session) -> list[dict[str, Any]]:
-        return [render.collection(t) for t in svc.list_teams(s, caller=ctx.caller)]
+        return [render.collection(t) for t in svc.list_teams(s, caller=ctx.caller, modified_after=since)]
 
     return ok(await ctx.read(work))
 

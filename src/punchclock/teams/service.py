@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ from punchclock.db import utcnow
 from punchclock.entities import service as entities
 from punchclock.entities.fields import COLOR_FIELD
 from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, Kind, voter_teams
+from punchclock.entities.listing import changed_since
 from punchclock.entities.service import by_name, find, get_or_404, ordered, selectable_user
 from punchclock.kimai import forms
 from punchclock.kimai.errors import BadRequest, Forbidden, NotFound
@@ -53,11 +55,12 @@ class TeamRuleBroken(BadRequest):
 # --- reading ---------------------------------------------------------------------------------------------
 
 
-def list_teams(session: Session, *, caller: Caller) -> list[Team]:
+def list_teams(session: Session, *, caller: Caller, modified_after: dt.datetime | None = None) -> list[Team]:
     """``view_team``; admins see every team, others the teams they lead. By name."""
     if not caller.can("view_team"):
         raise Forbidden()
     query = select(Team).options(lazyload(Team.members))  # the list shows no members
+    query = changed_since(query, Team.modified_at, modified_after)
     if not caller.sees_all:
         query = query.where(Team.id.in_(caller.lead_team_ids))
     return list(session.scalars(ordered(query, by_name(Team.name), Team.id, "ASC")))

@@ -2,6 +2,11 @@
 
 X-Total-Count needs a count only when the page is full: a short page tells the total by itself
 (a count over a million rows costs tens of milliseconds; most pages are short or first pages).
+
+Pages are read in index order (``page_rows``). Keyset paging (extension): a ``Position`` (the
+order, the last row's sort value and id) opens the next page with ``(key, id) > (value, id)``,
+read from a ``(user_id, key, id)`` or ``(key, id)`` index, so a deep page costs what the first one
+does; nothing is counted.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from punchclock.auth.permissions import Caller
@@ -20,7 +25,8 @@ from punchclock.entities.access import has_access
 from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, Kind
 from punchclock.entities.listing import Record, record, visible_meta
 from punchclock.entities.service import MAX_ID, term_filter
-from punchclock.kimai.errors import BadRequest, Forbidden
+from punchclock.ext import cursor
+from punchclock.kimai.errors import BadRequest, Forbidden, KimaiError
 from punchclock.projects.models import Project
 from punchclock.tags.models import Tag
 from punchclock.teams.models import TeamMember
@@ -138,6 +144,141 @@ def order(query: Select[Any], order_by: str, direction: str) -> Select[Any]:
         # Only end can be null; NULLS clauses on the other keys would keep PostgreSQL off their indexes.
         ordered = ordered.nulls_last() if descending else ordered.nulls_first()
     return query.order_by(ordered, T.id.desc() if descending else T.id.asc())
+
+
+# --- keyset paging ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in one order of the list: just after the row with this sort value and id."""
+
+    order_by: str
+    direction: str
+    key: dt.datetime | float | int | None  # None: a running record's end
+    id: int
+
+    @classmethod
+    def after(cls, row: Any, order_by: str, direction: str) -> Position:
+        return cls(order_by, direction, getattr(row, order_by), row.id)
+
+    def cursor(self) -> str:
+        key = self.key.isoformat() if isinstance(self.key, dt.datetime) else self.key
+        return cursor.encode({"by": self.order_by, "dir": self.direction, "key": key, "id": self.id})
+
+    @classmethod
+    def read(cls, value: str, order_by: str, direction: str) -> Position:
+        """The position of a cursor made by ``cursor()``: 400 "Invalid cursor" for anything else, and
+        400 when the request asks for another order than the cursor's."""
+        payload = cursor.decode(value)
+        if payload.keys() != {"by", "dir", "key", "id"}:
+            raise cursor.InvalidCursor()
+        by, way, key, row_id = payload["by"], payload["dir"], payload["key"], payload["id"]
+        if by not in ORDER_KEYS or way not in ("ASC", "DESC") or not _is_id(row_id):
+            raise cursor.InvalidCursor()
+        position = cls(by, way, _sort_value(by, key), row_id)
+        if (by, way) != (order_by, direction):
+            raise KimaiError(400, "The cursor belongs to another orderBy or order")
+        return position
+
+
+def _is_id(value: Any) -> bool:
+    return type(value) is int and 0 < value <= MAX_ID
+
+
+def _sort_value(order_by: str, key: Any) -> dt.datetime | float | int | None:
+    """A cursor's sort value as the column holds it (InvalidCursor when it cannot be one)."""
+    if order_by == "id" and _is_id(key):
+        return int(key)
+    if order_by == "rate" and type(key) in (int, float):
+        return float(key)
+    if order_by == "end" and key is None:
+        return None
+    if order_by in ("begin", "end") and isinstance(key, str):
+        try:
+            instant = dt.datetime.fromisoformat(key)
+            if instant.tzinfo is not None:
+                return instant.astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            pass
+    raise cursor.InvalidCursor()
+
+
+def page_rows(
+    session: Session, query: Select[Any], order_by: str, direction: str, offset: int, size: int
+) -> list[Any]:
+    """Rows ``offset`` to ``offset + size`` of ``query`` (unordered, from ``build_query``) in the
+    order of ``order``, each part read from an index (see ``ordered_parts``)."""
+    rows: list[Any] = []
+    for part in ordered_parts(query, order_by, direction):
+        found = session.execute(part.limit(size - len(rows)).offset(offset)).all()
+        rows += found
+        if len(rows) == size:
+            break
+        if found:
+            offset = 0  # this part ended within the page: the next one continues it
+        elif offset:  # the page starts after this part: skip its rows too
+            offset -= session.scalar(select(func.count()).select_from(part.order_by(None).subquery())) or 0
+            offset = max(offset, 0)
+    return rows
+
+
+def keyset_page(
+    session: Session, query: Select[Any], after: Position, size: int
+) -> tuple[list[Any], Position | None]:
+    """Up to ``size`` rows of ``query`` (unordered, from ``build_query``) that follow ``after`` in its
+    order, and the position after the last of them when more rows follow (None on the last page)."""
+    wanted = size + 1  # one more tells whether another page follows, without counting
+    rows: list[Any] = []
+    for part in keyset_queries(query, after):
+        rows += session.execute(part.limit(wanted - len(rows))).all()
+        if len(rows) == wanted:
+            break
+    if len(rows) <= size:
+        return rows, None
+    return rows[:size], Position.after(rows[size - 1], after.order_by, after.direction)
+
+
+def ordered_parts(query: Select[Any], order_by: str, direction: str) -> list[Select[Any]]:
+    """The list in the order of ``order`` as queries to read one after the other, each in the order
+    of an index: ``end`` is null for running records, which come first ascending and last
+    descending, and a NULLS clause would keep PostgreSQL off the index (it sorts all rows), so the
+    running and the stopped records are two parts."""
+    return _parts(query, order_by, direction, None)
+
+
+def keyset_queries(query: Select[Any], after: Position) -> list[Select[Any]]:
+    """The rows after ``after`` as queries to read one after the other, each a range of an index."""
+    return _parts(query, after.order_by, after.direction, after)
+
+
+def _parts(query: Select[Any], order_by: str, direction: str, after: Position | None) -> list[Select[Any]]:
+    key = ORDER_KEYS[order_by]
+    descending = direction == "DESC"
+
+    def part(*clauses: ColumnElement[bool]) -> Select[Any]:
+        columns = (T.id,) if key is T.id else (key, T.id)
+        return query.where(*clauses).order_by(*(c.desc() if descending else c.asc() for c in columns))
+
+    def later(row: Any, value: Any) -> ColumnElement[bool]:
+        """After ``value`` in the list's direction."""
+        comparison: ColumnElement[bool] = row < value if descending else row > value
+        return comparison
+
+    running, stopped = T.end.is_(None), T.end.is_not(None)
+    if key is not T.end:
+        if after is None:
+            return [part()]
+        return [
+            part(later(T.id, after.id) if key is T.id else later(tuple_(key, T.id), (after.key, after.id)))
+        ]
+    if after is None:
+        return [part(stopped), part(running)] if descending else [part(running), part(stopped)]
+    if after.key is None:  # among the running records
+        later_running = part(running, later(T.id, after.id))
+        return [later_running] if descending else [later_running, part(stopped)]
+    later_stopped = part(stopped, later(tuple_(T.end, T.id), (after.key, after.id)))
+    return [later_stopped, part(running)] if descending else [later_stopped]
 
 
 def with_side_data(session: Session, rows: Iterable[Any]) -> list[Record]:

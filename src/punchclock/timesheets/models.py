@@ -15,11 +15,17 @@ from punchclock.users.models import User
 
 class Timesheet(Tracked, Base):
     __tablename__ = "timesheets"
-    # Every list order (begin, end, rate) per user, and the project/activity filters in begin order.
+    # Every list order (begin, end, rate), per user and for everybody's rows, and the project/activity
+    # filters in begin order. The order's tie-breaker id ends each order index: PostgreSQL then reads
+    # a page, and a keyset page's (key, id) > (…, …) range, without sorting (SQLite appends the rowid
+    # to every index by itself).
     __table_args__ = (
-        Index("ix_timesheets_user_begin", "user_id", "begin"),
-        Index("ix_timesheets_user_end", "user_id", "end"),
-        Index("ix_timesheets_user_rate", "user_id", "rate"),
+        Index("ix_timesheets_user_begin", "user_id", "begin", "id"),
+        Index("ix_timesheets_user_end", "user_id", "end", "id"),
+        Index("ix_timesheets_user_rate", "user_id", "rate", "id"),
+        Index("ix_timesheets_begin", "begin", "id"),
+        Index("ix_timesheets_end", "end", "id"),
+        Index("ix_timesheets_rate", "rate", "id"),
         Index("ix_timesheets_project_begin", "project_id", "begin"),
         Index("ix_timesheets_activity_begin", "activity_id", "begin"),
     )
@@ -28,14 +34,14 @@ class Timesheet(Tracked, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), nullable=False)
-    begin: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
-    end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    begin: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The owner's timezone at the last save; begin/end are rendered in it.
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     duration: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     break_: Mapped[int] = mapped_column("break", Integer, default=0, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    rate: Mapped[float] = mapped_column(Float, default=0.0, nullable=False, index=True)
+    rate: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
     internal_rate: Mapped[float | None] = mapped_column(Float)
     fixed_rate: Mapped[float | None] = mapped_column(Float)
     hourly_rate: Mapped[float | None] = mapped_column(Float)

@@ -27,22 +27,24 @@ def _tag_names(t: Any) -> list[str]:
     return list(names) if names is not None else [tag.name for tag in t.tags]
 
 
-def _meta(t: Any) -> list[dict[str, Any]]:
-    return [{"name": m.name, "value": m.value} for m in sorted(t.meta, key=lambda m: m.id) if m.visible]
+def _meta(fields: Any) -> list[dict[str, Any]]:
+    return [{"name": m.name, "value": m.value} for m in sorted(fields, key=lambda m: m.id) if m.visible]
 
 
 def collection(t: Any, *, rates: bool) -> dict[str, Any]:
+    # (each attribute read once: lists and the change feed render thousands of records a request)
+    timezone, end, meta = t.timezone, t.end, t.meta
     view: dict[str, Any] = {
         "id": t.id,
-        "begin": format_datetime(t.begin, t.timezone),
-        "end": format_datetime(t.end, t.timezone),
-        "duration": t.duration if t.end is not None else 0,
+        "begin": format_datetime(t.begin, timezone),
+        "end": format_datetime(end, timezone),
+        "duration": t.duration if end is not None else 0,
         "break": t.break_ if hasattr(t, "break_") else getattr(t, "break"),
         "description": t.description,
         "tags": _tag_names(t),
         "exported": t.exported,
         "billable": t.billable,
-        "metaFields": _meta(t),
+        "metaFields": _meta(meta) if meta else [],
         "activity": t.activity_id,
         "project": t.project_id,
         "user": t.user_id,

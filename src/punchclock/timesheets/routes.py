@@ -60,10 +60,31 @@ def _expanded_list(s: Session, ctx: Context, rows: list[Any]) -> list[dict[str, 
     return [related.expand(render.collection(r, rates=r.id in visible)) for r in records]
 
 
+CURSOR = (
+    "Extension: keyset paging, an alternative to `page`: the `X-Next-Cursor` header of a full page (of "
+    "any request, with or without a cursor) opens the rows after it in the same order, at the same cost "
+    "however deep. `page` is then ignored and nothing is counted: `X-Total-Count`, `X-Total-Pages` and "
+    "`X-Page` are left out (`X-Per-Page` stays). The cursor holds the order and the position only: "
+    "repeat every filter and `size`, and the same `orderBy` and `order` (another order is 400). The "
+    "last page has no `X-Next-Cursor`; an invalid cursor is 400."
+)
+_LIST = documented(list[TimesheetCollection] | list[TimesheetCollectionExpanded], errors=(400, 401, 403, 404))
+_LIST["responses"][200]["headers"] = {
+    name: {"description": text, "schema": {"type": "string" if name == "X-Next-Cursor" else "integer"}}
+    for name, text in (
+        ("X-Page", "The page (not with `cursor`)"),
+        ("X-Total-Count", "Rows of the list (not with `cursor`)"),
+        ("X-Total-Pages", "Pages of the list (not with `cursor`)"),
+        ("X-Per-Page", "Rows per page"),
+        ("X-Next-Cursor", "Extension: the `cursor` of the next page; only when more rows may follow"),
+    )
+}
+
+
 @router.get(
     "",
-    **documented(list[TimesheetCollection] | list[TimesheetCollectionExpanded], errors=(400, 401, 403, 404)),
-    summary="List timesheets (paged: X-Page, X-Total-Count, X-Total-Pages, X-Per-Page)",
+    **_LIST,
+    summary="List timesheets (paged: X-Page, X-Total-Count, X-Total-Pages, X-Per-Page; X-Next-Cursor)",
 )
 async def list_timesheets(
     ctx: Ctx,
@@ -101,6 +122,7 @@ async def list_timesheets(
     modified_after: Annotated[
         str | None, Query(description="Y-m-dTH:i:s in UTC: records changed at or after it")
     ] = None,
+    cursor: Annotated[str | None, Query(description=CURSOR)] = None,
 ) -> Response:
     for scalar in (users_scalar, customers_scalar, projects_scalar, activities_scalar, tags_scalar):
         if scalar is not None:
@@ -125,24 +147,39 @@ async def list_timesheets(
         term=term or None,
         modified_after=strict_datetime(modified_after, "UTC"),
     )
-    paging = PageRequest.parse(page, size)
+    after = listing.Position.read(cursor, orderBy, order) if cursor is not None else None
+    paging = PageRequest.parse(page if after is None else None, size)
     expanded = full in ("1", "true")
 
-    def work(s: Session) -> tuple[list[dict[str, Any]], int]:
+    def work(s: Session) -> tuple[list[dict[str, Any]], dict[str, str]]:
         if not ctx.caller.can("view_own_timesheet") and not ctx.caller.can("view_other_timesheet"):
             raise Forbidden()
-        query = listing.order(listing.build_query(s, ctx.caller, filters), orderBy, order)
-        result = fetch_page(s, query, paging)
-        records = listing.with_side_data(s, result.rows)
+        query = listing.build_query(s, ctx.caller, filters)
+        if after is None:
+            result = fetch_page(
+                s,
+                query,
+                paging,
+                lambda offset, size: listing.page_rows(s, query, orderBy, order, offset, size),
+            )
+            rows, headers = result.rows, paging.headers(result.total)
+            more = result.total > paging.offset + len(rows)
+            following = listing.Position.after(rows[-1], orderBy, order) if more else None
+        else:
+            rows, following = listing.keyset_page(s, query, after, paging.size)
+            headers = {"X-Per-Page": str(paging.size)}
+        if following is not None:
+            headers["X-Next-Cursor"] = following.cursor()
+        records = listing.with_side_data(s, rows)
         visible = listing.rate_visible(s, ctx.caller, records)
         views = [render.collection(r, rates=r.id in visible) for r in records]
         if expanded:
             related = render.Related(s, records)
             views = [related.expand(view) for view in views]
-        return views, result.total
+        return views, headers
 
-    views, total = await ctx.read(work)
-    return ok(views, headers=paging.headers(total))
+    views, headers = await ctx.read(work)
+    return ok(views, headers=headers)
 
 
 @router.get(

@@ -1,15 +1,19 @@
-"""Kimai's timesheet calculations and validation rules, on an ORM ``Timesheet``.
+"""Kimai's timesheet calculations and validation rules, on a ``Timesheet`` (or a batch's
+``timesheets.bulk.Draft``, which has the same attributes).
 
 Saving a record is: validate the values as submitted, then round begin/end, derive the duration,
-resolve rates and the billable flag (Kimai's calculators run in this order after validation).
+resolve rates and the billable flag (Kimai's calculators run in this order after validation). Rates
+are read through a ``RateSource`` (queries for one record, or preloaded for a batch), so the single
+POST and the batch share every rule; the overlap check, which reads the stored records, queries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, exists, literal, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -21,6 +25,7 @@ from punchclock.customers.models import CustomerRate
 from punchclock.db import utcnow
 from punchclock.entities.access import has_access
 from punchclock.entities.kinds import ACTIVITY, PROJECT
+from punchclock.entities.models import RateRow
 from punchclock.kimai.datetimes import zone
 from punchclock.kimai.forms import NOT_NULL
 from punchclock.projects.models import ProjectRate
@@ -132,60 +137,101 @@ def raw_duration(ts: Timesheet) -> int | None:
 # --- rates ------------------------------------------------------------------------------------------
 
 
-def _rate_preferences(session: Session, user_id: int) -> dict[str, float]:
-    """The user's ``hourly_rate`` and ``internal_rate`` preferences that hold a number."""
-    rows = session.execute(
-        select(UserPreference.name, UserPreference.value).where(
-            UserPreference.user_id == user_id, UserPreference.name.in_(("hourly_rate", "internal_rate"))
-        )
-    )
+RATE_PREFERENCES = ("hourly_rate", "internal_rate")
+
+
+def numeric_preferences(rows: Iterable[tuple[str, str | None]]) -> dict[str, float]:
+    """The ``hourly_rate`` and ``internal_rate`` preferences among (name, value) rows that hold a number."""
     found: dict[str, float] = {}
     for name, value in rows:
-        try:
-            if value not in (None, ""):
+        if name in RATE_PREFERENCES and value:
+            try:
                 found[name] = float(value)
-        except ValueError:
-            continue
+            except ValueError:
+                continue
     return found
 
 
 @dataclass(frozen=True)
-class _Configured:
+class ConfiguredRate:
+    """A rate row of the record's activity, project or customer, weighed as Kimai does."""
+
+    points: int
     rate: float
     internal_rate: float | None
     fixed: bool
 
 
-def _best_rate(session: Session, ts: Timesheet) -> _Configured | None:
-    """The configured rate that fits best: activity (5) over project (3) over customer (1), a rate
-    for this very user one point above the rate for everybody."""
-    candidates = (
-        (ActivityRate, ts.activity_id, 5),
-        (ProjectRate, ts.project_id, 3),
-        (CustomerRate, ts.project.customer_id, 1),
-    )
-    query = union_all(
-        *(
-            select(
-                model.rate, model.internal_rate, model.fixed, model.user_id, literal(score).label("score")
-            ).where(model.entity_id == owner_id, or_(model.user_id == ts.user_id, model.user_id.is_(None)))
-            for model, owner_id, score in candidates
+# Where configured rates come from, best first: activity (5) over project (3) over customer (1); a
+# rate for this very user scores one point above the rate for everybody.
+RATE_TABLES: tuple[tuple[type[RateRow], int], ...] = ((ActivityRate, 5), (ProjectRate, 3), (CustomerRate, 1))
+
+
+def rate_owners(ts: Timesheet) -> tuple[int, int, int]:
+    """The ids the rate tables of ``RATE_TABLES`` are looked up by, in that order."""
+    return ts.activity_id, ts.project_id, ts.project.customer_id
+
+
+def configured_rate(
+    points: int, user_id: int | None, rate: float, internal: float | None, fixed: bool
+) -> ConfiguredRate:
+    return ConfiguredRate(points + (1 if user_id is not None else 0), rate, internal, fixed)
+
+
+class RateSource(Protocol):
+    """What the rate calculation reads: the configured rates that apply to a record, the owner's rate
+    preferences. ``SessionRates`` asks the database; a batch preloads them."""
+
+    def candidates(self, ts: Timesheet) -> Iterable[ConfiguredRate]: ...
+
+    def preferences(self, user_id: int) -> dict[str, float]: ...
+
+
+class SessionRates:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def candidates(self, ts: Timesheet) -> Iterable[ConfiguredRate]:
+        query = union_all(
+            *(
+                select(
+                    model.rate,
+                    model.internal_rate,
+                    model.fixed,
+                    model.user_id,
+                    literal(points).label("points"),
+                ).where(
+                    model.entity_id == owner_id, or_(model.user_id == ts.user_id, model.user_id.is_(None))
+                )
+                for (model, points), owner_id in zip(RATE_TABLES, rate_owners(ts), strict=True)
+            )
         )
-    )
-    best: tuple[int, _Configured] | None = None
-    for row in session.execute(query):
-        points = row.score + (1 if row.user_id is not None else 0)
-        # On equal points the later candidate wins, as Kimai's keyed sort does.
-        if best is None or points >= best[0]:
-            best = (points, _Configured(row.rate, row.internal_rate, row.fixed))
-    return best[1] if best else None
+        for row in self.session.execute(query):
+            yield configured_rate(row.points, row.user_id, row.rate, row.internal_rate, row.fixed)
+
+    def preferences(self, user_id: int) -> dict[str, float]:
+        rows = self.session.execute(
+            select(UserPreference.name, UserPreference.value).where(
+                UserPreference.user_id == user_id, UserPreference.name.in_(RATE_PREFERENCES)
+            )
+        )
+        return numeric_preferences(rows)
+
+
+def best_rate(candidates: Iterable[ConfiguredRate]) -> ConfiguredRate | None:
+    """The configured rate with the most points (on equal points the later one, as Kimai's keyed sort)."""
+    best: ConfiguredRate | None = None
+    for candidate in candidates:
+        if best is None or candidate.points >= best.points:
+            best = candidate
+    return best
 
 
 def _money(hourly: float, seconds: int) -> float:
     return round(hourly * (seconds / 3600), 4)  # the same float steps as Kimai
 
 
-def apply_rates(session: Session, ts: Timesheet) -> None:
+def apply_rates(ts: Timesheet, rates: RateSource) -> None:
     """Kimai's classic rate calculation (record override > activity > project > customer > user)."""
     if ts.end is None:
         ts.rate, ts.internal_rate = 0.0, 0.0
@@ -193,7 +239,7 @@ def apply_rates(session: Session, ts: Timesheet) -> None:
     fixed, hourly = ts.fixed_rate, ts.hourly_rate
     fixed_internal: float | None = None
     internal: float | None = None
-    configured = _best_rate(session, ts)
+    configured = best_rate(rates.candidates(ts))
     if configured is not None:
         if configured.fixed:
             fixed = fixed if fixed is not None else configured.rate
@@ -201,7 +247,7 @@ def apply_rates(session: Session, ts: Timesheet) -> None:
         else:
             hourly = hourly if hourly is not None else configured.rate
             internal = configured.internal_rate
-    preferences = _rate_preferences(session, ts.user_id)
+    preferences = rates.preferences(ts.user_id)
     if fixed is not None:
         if fixed_internal is None:
             internal_hourly = preferences.get("internal_rate")
@@ -226,10 +272,11 @@ def apply_billable(ts: Timesheet) -> None:
         ts.billable = ts.billable_mode == "yes"
 
 
-def calculate(session: Session, ts: Timesheet, settings: Settings) -> None:
+def calculate(ts: Timesheet, settings: Settings, rates: RateSource) -> None:
+    """Everything a save derives: rounding and duration, billable, rates."""
     apply_rounding(ts, settings)
     apply_billable(ts)
-    apply_rates(session, ts)
+    apply_rates(ts, rates)
 
 
 # --- validation --------------------------------------------------------------------------------------

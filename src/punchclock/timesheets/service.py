@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -14,15 +15,17 @@ from punchclock.activities.models import Activity
 from punchclock.auth.permissions import Caller
 from punchclock.config import Settings
 from punchclock.db import upsert, utcnow
-from punchclock.entities.service import declared_meta_fields, find, selectable_user
+from punchclock.entities.service import MAX_ID, declared_meta_fields, find, selectable_user
 from punchclock.kimai.datetimes import parse_form_datetime
 from punchclock.kimai.errors import ActionFailed, BadRequest, Forbidden, NotFound
 from punchclock.kimai.forms import (
     FORM,
     INVALID_CHOICE,
     NOT_VALID,
+    Check,
     Field,
     FieldError,
+    Parser,
     at_least,
     checkbox,
     duration,
@@ -62,14 +65,39 @@ def load(session: Session, *, caller: Caller, timesheet_id: int, attribute: str)
     return ts
 
 
+_FORM_CACHE = "timesheet_form_cache"
+
+
 def _get(session: Session, model: Any, entity_id: int) -> Any:
     """``session.get`` that keeps the object for the rest of the transaction: the identity map only
     holds weak references, and the form looks the same project up several times."""
-    cache = session.info.setdefault("timesheet_form_cache", {})
+    cache = session.info.setdefault(_FORM_CACHE, {})
     key = (model, entity_id)
     if key not in cache:
         cache[key] = find(session, model, entity_id)
     return cache[key]
+
+
+def cached(session: Session, model: Any, entity_id: int) -> Any:
+    """The row of ``model`` the form sees for this id (None when unknown)."""
+    return _get(session, model, entity_id)
+
+
+def remember(session: Session, model: Any, rows: Iterable[Any]) -> None:
+    """Rows already loaded (e.g. the projects of preloaded activities), for ``_get`` to find."""
+    cache = session.info.setdefault(_FORM_CACHE, {})
+    for row in rows:
+        cache.setdefault((model, row.id), row)
+
+
+def preload(session: Session, model: Any, ids: Iterable[int]) -> None:
+    """What ``_get`` would find for each id, loaded in one query per thousand (unknown ids too)."""
+    cache = session.info.setdefault(_FORM_CACHE, {})
+    wanted = sorted({i for i in ids if 0 < i <= MAX_ID and (model, i) not in cache})
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found = {row.id: row for row in session.scalars(select(model).where(model.id.in_(chunk)))}
+        cache.update(((model, i), found.get(i)) for i in chunk)
 
 
 # --- the form ---------------------------------------------------------------------------------------
@@ -90,7 +118,7 @@ def _datetime(tz: str) -> Callable[[Any], dt.datetime | None]:
     return parse
 
 
-def _tags(raw: Any) -> list[str]:
+def tag_names(raw: Any) -> list[str]:
     """Comma-separated names (or a list of names); names that exist are looked up later."""
     if raw is None or raw == "":
         return []
@@ -174,10 +202,14 @@ def _activity_choice(
     return parse
 
 
-def _user_choice(session: Session, caller: Caller, current: int | None) -> Callable[[Any], int | None]:
+def _user_choice(
+    session: Session, caller: Caller, current: int | None, selectable: Callable[[int], bool] | None
+) -> Callable[[Any], int | None]:
     def parse(raw: Any) -> int | None:
         user_id = _chosen_id(raw)
-        if user_id is None or user_id == current or selectable_user(session, caller, user_id):
+        if user_id is None or user_id == current:
+            return user_id
+        if selectable(user_id) if selectable else selectable_user(session, caller, user_id):
             return user_id
         raise FieldError(INVALID_CHOICE)
 
@@ -185,16 +217,25 @@ def _user_choice(session: Session, caller: Caller, current: int | None) -> Calla
 
 
 def _fields(
-    session: Session, caller: Caller, settings: Settings, ts: Timesheet, data: Any, *, is_new: bool
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    ts: Timesheet,
+    body: Callable[[], Any],
+    *,
+    is_new: bool,
+    selectable: Callable[[int], bool] | None = None,
 ) -> tuple[Field, ...]:
     """The API form for this caller and record: fields a permission or setting withholds are absent
-    (sending them is the extra-fields error)."""
+    (sending them is the extra-fields error). ``body`` gives the data being submitted; ``selectable``
+    answers the ``user`` choice instead of a query (a batch has it preloaded)."""
     # PATCH reads times without an offset in the record's timezone, POST in the caller's.
     tz = caller.timezone if is_new else ts.timezone
 
     def submitted_project() -> int | None:
         """The project the activity choices are filtered by: the one sent, even an invalid one (Kimai
         casts it to an int, so an unknown id offers only global activities), else the record's."""
+        data = body()
         raw = data.get("project") if isinstance(data, dict) else None
         if raw in (None, ""):
             return ts.project_id
@@ -204,27 +245,27 @@ def _fields(
             return 0
 
     fields = [
-        Field("begin", _datetime(tz)),
-        Field("end", _datetime(tz)),
+        Field("begin", _datetime(tz), attr="begin"),
+        Field("end", _datetime(tz), attr="end"),
         Field("project", _project_choice(session, caller, ts.project_id), attr="project_id"),
         Field(
             "activity",
             _activity_choice(session, caller, ts.activity_id, submitted_project),
             attr="activity_id",
         ),
-        Field("description", text),
-        Field("tags", _tags, attr="tag_names"),
+        Field("description", text, attr="description"),
+        Field("tags", tag_names, attr="tag_names"),
     ]
     if may(session, caller, "edit_rate", ts):
         fields += [
-            Field("fixedRate", money, (at_least(0),)),
-            Field("hourlyRate", money, (at_least(0),)),
+            Field("fixedRate", money, (at_least(0),), attr="fixed_rate"),
+            Field("hourlyRate", money, (at_least(0),), attr="hourly_rate"),
         ]
     # POST offers the owner only to those who may book for others; PATCH to whoever may edit.
     if not is_new or caller.can("create_other_timesheet"):
-        fields.append(Field("user", _user_choice(session, caller, ts.user_id), attr="user_id"))
+        fields.append(Field("user", _user_choice(session, caller, ts.user_id, selectable), attr="user_id"))
     if may(session, caller, "edit_export", ts):
-        fields.append(Field("exported", checkbox))
+        fields.append(Field("exported", checkbox, attr="exported"))
     if may(session, caller, "edit_billable", ts):
         fields.append(Field("billable", _billable, attr="billable_mode"))
     if settings.timesheet_break_time:
@@ -260,20 +301,29 @@ def _form_errors(violations: rules.Violations, fields: tuple[Field, ...]) -> dic
     return errors
 
 
-def _edit(
+TagLookup = Callable[[list[str]], list[Tag]]
+
+
+def _current(ts: Timesheet, targets: Iterable[str]) -> dict[str, Any]:
+    """The record's values of the form's fields (their ``target``s), before the request."""
+    before = {target: getattr(ts, target, None) for target in targets if target != "tag_names"}
+    before["tag_names"] = [tag.name for tag in ts.tags]
+    return before
+
+
+def _entity_checks(
     session: Session,
     *,
     caller: Caller,
     settings: Settings,
     ts: Timesheet,
-    data: Any,
+    fields: tuple[Field, ...],
+    before: dict[str, Any],
+    changed: set[str],
     is_new: bool,
-) -> tuple[set[str], tuple[Field, ...]]:
-    """Submit ``data`` onto ``ts`` and validate the result; returns the changed attributes and the form."""
-    fields = _fields(session, caller, settings, ts, data, is_new=is_new)
-    before = {f.target: getattr(ts, f.target, None) for f in fields if f.target != "tag_names"}
-    before["tag_names"] = [tag.name for tag in ts.tags]
-    changed: set[str] = set()
+) -> Callable[[dict[str, Any]], dict[str, list[str]]]:
+    """Kimai's validation of the record once the form mapped the request onto it (``merged``: the
+    form's values); adds what the request changed to ``changed``."""
 
     def check(merged: dict[str, Any]) -> dict[str, list[str]]:
         submitted = {k: v for k, v in merged.items() if k in before and v != before[k]}
@@ -289,17 +339,61 @@ def _edit(
             may_start=ts.end is not None or _may_start(session, caller, ts),
             may_edit_export=may(session, caller, "edit_export", ts),
         )
-        return _form_errors(violations, fields)
+        return _form_errors(violations, fields) if violations else {}
 
-    with session.no_autoflush:
-        submission = submit(fields, data, current=before, clear_missing=False, extra_checks=check)
-    if "tag_names" in submission.changes:
-        ts.tags = _existing_tags(session, submission.changes["tag_names"])
+    return check
+
+
+def _after_submit(
+    session: Session,
+    ts: Timesheet,
+    submitted: dict[str, Any],
+    changed: set[str],
+    *,
+    is_new: bool,
+    tags: TagLookup | None,
+) -> None:
+    if "tag_names" in submitted:
+        names = submitted["tag_names"]
+        ts.tags = tags(names) if tags else _existing_tags(session, names)
     if not is_new and changed & {"project_id", "activity_id", "user_id"} and not changed & RATES:
         # Kimai's rate reset: a new project, activity or owner without a changed rate starts the rates
         # over and makes billable automatic again (even a billable value sent along).
         ts.fixed_rate = ts.hourly_rate = ts.internal_rate = None
         ts.billable_mode = "auto"
+
+
+def _edit(
+    session: Session,
+    *,
+    caller: Caller,
+    settings: Settings,
+    ts: Timesheet,
+    data: Any,
+    is_new: bool,
+    form: tuple[Field, ...] | None = None,
+    tags: TagLookup | None = None,
+) -> tuple[set[str], tuple[Field, ...]]:
+    """Submit ``data`` onto ``ts`` and validate the result; returns the changed attributes and the form.
+
+    ``form``: the fields, when already built for ``data`` (see ``post_form``); ``tags``: finds tags by
+    name instead of a query (a batch has them preloaded)."""
+    fields = form or _fields(session, caller, settings, ts, lambda: data, is_new=is_new)
+    before = _current(ts, (f.target for f in fields))
+    changed: set[str] = set()
+    check = _entity_checks(
+        session,
+        caller=caller,
+        settings=settings,
+        ts=ts,
+        fields=fields,
+        before=before,
+        changed=changed,
+        is_new=is_new,
+    )
+    with session.no_autoflush:
+        submission = submit(fields, data, current=before, clear_missing=False, extra_checks=check)
+    _after_submit(session, ts, submission.changes, changed, is_new=is_new, tags=tags)
     return changed, fields
 
 
@@ -307,21 +401,32 @@ def _may_start(session: Session, caller: Caller, ts: Timesheet) -> bool:
     return ts.project is not None and ts.activity is not None and may(session, caller, "start", ts)
 
 
-def _existing_tags(session: Session, names: list[str]) -> list[Tag]:
-    """Tags by name; unknown names are dropped (Kimai's API form does not create tags)."""
-    if not names:
-        return []
-    found = {tag.name: tag for tag in session.scalars(select(Tag).where(Tag.name.in_(names)))}
+def tags_by_name(session: Session, names: Iterable[str]) -> dict[str, Tag]:
+    return {tag.name: tag for tag in session.scalars(select(Tag).where(Tag.name.in_(list(names))))}
+
+
+def existing_tags(found: dict[str, Tag], names: list[str]) -> list[Tag]:
+    """The tags of ``names`` among ``found``; unknown names are dropped (Kimai's API form does not
+    create tags)."""
     return [found[name] for name in names if name in found]
 
 
-def _save(session: Session, ts: Timesheet, settings: Settings) -> Timesheet:
+def _existing_tags(session: Session, names: list[str]) -> list[Tag]:
+    return existing_tags(tags_by_name(session, names), names) if names else []
+
+
+def derive(ts: Timesheet, settings: Settings, rates: rules.RateSource) -> None:
+    """What every save computes before writing: the owner's timezone, rounding, rates, billable."""
     ts.timezone = ts.user.timezone  # rendered in the owner's timezone of the last save
-    rules.calculate(session, ts, settings)
+    rules.calculate(ts, settings, rates)
     # Kimai computes billable automatically only when the record is created or reset (its mode is
     # not stored): later saves keep the value unless a new one is sent.
     ts.billable_mode = "yes" if ts.billable else "no"
     ts.modified_at = utcnow()
+
+
+def _save(session: Session, ts: Timesheet, settings: Settings) -> Timesheet:
+    derive(ts, settings, rules.SessionRates(session))
     session.add(ts)
     session.flush()
     changes.record(session, entity=KIND, entity_id=ts.id, op="upsert")
@@ -346,8 +451,15 @@ def _stop_others(session: Session, caller: Caller, ts: Timesheet, settings: Sett
         _save(session, other, settings)
 
 
-def new_timesheet(caller: Caller, settings: Settings, *, begin: dt.datetime | None = None) -> Timesheet:
-    return Timesheet(
+def new_timesheet(
+    caller: Caller,
+    settings: Settings,
+    *,
+    begin: dt.datetime | None = None,
+    record: Callable[..., Timesheet] = Timesheet,
+) -> Timesheet:
+    """A new record's defaults; ``record`` builds it (a batch uses a lighter stand-in)."""
+    return record(
         user_id=caller.id,
         begin=begin or rules.round_begin_now(utcnow(), settings),
         end=None,
@@ -359,9 +471,112 @@ def new_timesheet(caller: Caller, settings: Settings, *, begin: dt.datetime | No
     )
 
 
-def create(session: Session, *, caller: Caller, settings: Settings, data: Any) -> Timesheet:
+@dataclass(frozen=True)
+class PostForm:
+    """The form of ``POST /api/timesheets`` for one caller, built once for many bodies."""
+
+    fields: tuple[Field, ...]
+    by_name: dict[str, tuple[str, Parser]]  # name -> (target, parse)
+    checked: tuple[tuple[str, tuple[Check, ...]], ...]  # (target, checks) of the fields with checks
+    targets: tuple[str, ...]
+
+    @classmethod
+    def of(cls, fields: tuple[Field, ...]) -> PostForm:
+        return cls(
+            fields,
+            {f.name: (f.target, f.parse) for f in fields},
+            tuple((f.target, f.checks) for f in fields if f.checks),
+            tuple(f.target for f in fields),
+        )
+
+
+def post_form(
+    session: Session,
+    *,
+    caller: Caller,
+    settings: Settings,
+    body: Callable[[], Any],
+    selectable: Callable[[int], bool] | None = None,
+) -> PostForm:
+    """The fields of ``POST /api/timesheets`` for ``caller``: the same for every body (``body`` gives
+    the one being submitted)."""
+    fields = _fields(
+        session, caller, settings, new_timesheet(caller, settings), body, is_new=True, selectable=selectable
+    )
+    return PostForm.of(fields)
+
+
+def submit_new(
+    session: Session,
+    *,
+    caller: Caller,
+    settings: Settings,
+    ts: Timesheet,
+    data: Any,
+    form: PostForm,
+    tags: TagLookup,
+) -> None:
+    """``create``'s form on a new ``ts`` with a prebuilt form and tag lookup."""
+    _edit(
+        session, caller=caller, settings=settings, ts=ts, data=data, is_new=True, form=form.fields, tags=tags
+    )
+
+
+def submit_valid_new(
+    session: Session,
+    *,
+    caller: Caller,
+    settings: Settings,
+    ts: Timesheet,
+    data: Any,
+    form: PostForm,
+    tags: TagLookup,
+) -> bool:
+    """``submit_new`` for a body without any error, the short way: the same parsers, constraints and
+    entity checks, without the bookkeeping an error report needs. False when the body has an error
+    (``ts`` is then half-assigned: start over with ``submit_new``, which reports it)."""
+    if not isinstance(data, dict):
+        return False
+    values: dict[str, Any] = {}
+    for name, raw in data.items():
+        field = form.by_name.get(name)
+        if field is None:  # an extra field
+            return False
+        target, parse = field
+        try:
+            values[target] = parse(raw)
+        except FieldError:
+            return False
+    before = _current(ts, form.targets)
+    merged = {**before, **values}
+    for target, checks in form.checked:
+        if any(check(merged.get(target)) for check in checks):
+            return False
+    changed: set[str] = set()
+    check = _entity_checks(
+        session,
+        caller=caller,
+        settings=settings,
+        ts=ts,
+        fields=form.fields,
+        before=before,
+        changed=changed,
+        is_new=True,
+    )
+    with session.no_autoflush:
+        if check(merged):
+            return False
+    _after_submit(session, ts, values, changed, is_new=True, tags=tags)
+    return True
+
+
+def may_create(caller: Caller) -> None:
     if not caller.can("create_own_timesheet"):
         raise Forbidden()
+
+
+def create(session: Session, *, caller: Caller, settings: Settings, data: Any) -> Timesheet:
+    may_create(caller)
     ts = new_timesheet(caller, settings)
     ts.user = session.get(User, caller.id)  # type: ignore[assignment]
     _, fields = _edit(session, caller=caller, settings=settings, ts=ts, data=data, is_new=True)
@@ -373,10 +588,15 @@ def create(session: Session, *, caller: Caller, settings: Settings, data: Any) -
     return ts
 
 
-def _insert(session: Session, *, caller: Caller, settings: Settings, ts: Timesheet) -> None:
-    """Kimai's saveNewTimesheet: permission to start (running) or create, then stop other timers."""
+def may_insert(session: Session, caller: Caller, ts: Timesheet) -> None:
+    """Permission to start (a running record) or create (a stopped one)."""
     if not may(session, caller, "start" if ts.end is None else "create", ts):
         raise Forbidden()
+
+
+def _insert(session: Session, *, caller: Caller, settings: Settings, ts: Timesheet) -> None:
+    """Kimai's saveNewTimesheet: permission to start (running) or create, then stop other timers."""
+    may_insert(session, caller, ts)
     _save(session, ts, settings)
     if ts.end is None:
         _stop_others(session, caller, ts, settings)
@@ -394,7 +614,7 @@ def remove(session: Session, *, caller: Caller, timesheet_id: int) -> None:
     ts = load(session, caller=caller, timesheet_id=timesheet_id, attribute="delete")
     session.delete(ts)
     session.flush()
-    changes.record(session, entity=KIND, entity_id=timesheet_id, op="delete")
+    changes.record(session, entity=KIND, entity_id=timesheet_id, op="delete", owner_id=ts.user_id)
 
 
 def _violations(

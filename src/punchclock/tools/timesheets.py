@@ -5,11 +5,17 @@ day, 24:00 is midnight) or Duration (H:MM, H:MM:SS or decimal hours), and option
 e-mail), Description and Tags (comma-separated). Times are local times of the token's user, as Kimai
 reads them. A timesheet counts as already present when the server has one of the same user, project,
 activity, begin and end (to the minute), so importing a file twice creates nothing the second time.
+
+Servers with ``POST /api/ext/bulk/timesheets`` (Punchclock) get the timesheets in batches, each with an
+``externalId`` made from what identifies it (that same user, project, activity, begin and end): a batch
+sent again, after a timeout say, creates nothing twice. Other servers (Kimai) get one POST each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -44,8 +50,10 @@ NAMES = (CUSTOMER.column, PROJECT.column, ACTIVITY.column)
 COLUMNS = (DATE, FROM, TO, DURATION, USER, *NAMES, DESCRIPTION, TAGS)
 TAG_MIN, TAG_MAX = 2, 100
 PAGE_SIZE = 500  # Kimai's largest page of timesheets
-BULK_PATH = "timesheets/bulk"
+BULK_PATH = "ext/bulk/timesheets"
 BULK_SIZE = 500
+# Servers refuse bodies over 1 MiB (Punchclock answers 413): a batch stays below, with room to spare.
+BULK_BYTES = 1_000_000
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -198,6 +206,7 @@ class Timesheets:
         self._existing: set[Identity] = set()
         self._bulk_size = 0
         self._queue: list[tuple[int, Identity, dict[str, Any]]] = []
+        self._queued_bytes = 0
 
     def load(self, entries: Iterable[Entry]) -> None:
         """Users (only if the file names any), tags, the timesheets already in the file's date range,
@@ -283,7 +292,7 @@ class Timesheets:
         return (user, *local, project, activity)
 
     def _bulk_route(self) -> int:
-        """The batch size if the server's OpenAPI document lists ``POST /api/timesheets/bulk``, else 0."""
+        """The batch size if the server's OpenAPI document lists ``POST /api/ext/bulk/timesheets``, else 0."""
         try:
             document = self.client.get("doc.json")
         except ApiError:  # Kimai serves no document: plain POSTs
@@ -340,9 +349,7 @@ class Timesheets:
         if entry.user:
             body["user"] = user
         if self._bulk_size:
-            self._queue.append((entry.line, identity, body))
-            if len(self._queue) >= self._bulk_size:
-                self.flush()
+            self._enqueue(entry.line, identity, body)
             return
         try:
             self.client.post("timesheets", body)
@@ -352,9 +359,18 @@ class Timesheets:
         tally.created += 1
         self.done(entry.line, None)
 
+    def _enqueue(self, line: int, identity: Identity, body: dict[str, Any]) -> None:
+        """Queues a bulk item (with its externalId); a full batch is written first."""
+        body = {**body, "externalId": external_id(identity, self._me)}
+        size = len(json.dumps(body)) + 1  # as sent at most: every character ASCII-escaped, a comma
+        if self._queue and (len(self._queue) >= self._bulk_size or self._queued_bytes + size > BULK_BYTES):
+            self.flush()
+        self._queue.append((line, identity, body))
+        self._queued_bytes += size
+
     def flush(self) -> None:
         """Writes the queued entries with one bulk request."""
-        queue, self._queue = self._queue, []
+        queue, self._queue, self._queued_bytes = self._queue, [], 0
         if not queue:
             return
         try:
@@ -364,21 +380,23 @@ class Timesheets:
                 self._failed(line, identity, exc)
             return
         if not isinstance(answers, list) or len(answers) != len(queue):
-            unclear = Rejected(f"the answer of POST {BULK_PATH} does not list one result per timesheet")
-            answers = [unclear] * len(queue)
+            answers = [None] * len(queue)
         for (line, identity, _body), answer in zip(queue, answers, strict=True):
-            if isinstance(answer, dict) and isinstance(answer.get("id"), int):
+            status = answer.get("status") if isinstance(answer, dict) else None
+            if status == "created":
                 self.tallies["timesheets"].created += 1
                 self.done(line, None)
-            elif isinstance(answer, ApiError):
-                self._failed(line, identity, answer)
-            else:  # a Kimai error body for this item
-                status = answer.get("code") if isinstance(answer, dict) else None
-                message = describe(answer, status if isinstance(status, int) else 400)
-                failure = PermissionDenied(message) if status == 403 else Rejected(message)
-                self._failed(line, identity, failure)
+            elif status in ("updated", "unchanged"):  # the server had it under its key already
+                self.tallies["timesheets"].present += 1
+                self.done(line, None)
+            elif status == "error" and isinstance(answer, dict) and isinstance(answer.get("error"), dict):
+                self._failed(line, identity, _item_error(answer["error"]))
+            else:
+                unclear = f"the answer of POST {BULK_PATH} does not give one result per timesheet"
+                self._failed(line, identity, Rejected(unclear))
 
     def _failed(self, line: int, identity: Identity, exc: ApiError) -> None:
+        """Reports a refused timesheet as a plain ``POST /api/timesheets`` refusal is reported."""
         self._existing.discard(identity)  # a later identical row may try again
         self.tallies["timesheets"].failed += 1
         if isinstance(exc, PermissionDenied):
@@ -422,3 +440,25 @@ class Timesheets:
         self._tags.add(name)
         self._counted_tags.add(name)
         tally.created += 1
+
+
+def external_id(identity: Identity, me: int | None) -> str:
+    """A bulk item's key: what makes the timesheet "already present" (user, begin, end, project and
+    activity), hashed; the same whichever file or line the row comes from. The token's own user is
+    the same whether the file names users or not."""
+    user, begin, end, project, activity = identity
+    owner = "" if user is None or user == me else str(user)
+    content = "\x1f".join((owner, begin.isoformat(), end.isoformat(), str(project), str(activity)))
+    return "import-csv:" + hashlib.sha256(content.encode()).hexdigest()
+
+
+def _item_error(body: dict[str, Any]) -> ApiError:
+    """The refusal of one bulk item: the body the single POST would have answered."""
+    code = body.get("code")
+    status = int(code) if isinstance(code, int | str) and str(code).isdigit() else 400
+    message = describe(body, status)
+    return (
+        PermissionDenied(message, status=status, body=body)
+        if status == 403
+        else Rejected(message, status=status, body=body)
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from punchclock.entities.render import color_fields, team_ref
+from punchclock.entities.render import color_fields, modified_at, team_ref
 from punchclock.kimai.colors import initials
 from punchclock.kimai.datetimes import format_datetime
 from punchclock.users.models import ApiToken, User
@@ -29,6 +29,7 @@ def collection(u: User) -> dict[str, Any]:
         "language": u.language,
         "locale": u.locale,
         "timezone": u.timezone,
+        "modifiedAt": modified_at(u),
     }
 
 

@@ -8,7 +8,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from punchclock.context import Ctx
 from punchclock.kimai.body import read_body
-from punchclock.kimai.params import Order, Term, ZeroOneBool
+from punchclock.kimai.params import ModifiedAfter, Order, Term, ZeroOneBool, strict_datetime
 from punchclock.routing import body, documented, no_content, ok
 from punchclock.users import forms as user_forms
 from punchclock.users import render, tokens
@@ -52,13 +52,16 @@ async def list_users(
         Literal["1", "2", "3"], Query(description="1 = enabled (default), 2 = disabled, 3 = both")
     ] = "1",
     orderBy: Annotated[
-        Literal["id", "username", "alias", "email"], Query(description="Sort key")
+        Literal["id", "username", "alias", "email", "modified"],
+        Query(description="Sort key. Extension: `modified` sorts by `modifiedAt`"),
     ] = "username",
     order: Order = "ASC",
     term: Term = None,
     full: Annotated[ZeroOneBool, Query(description="1 or true: the entity fields of each user")] = "0",
+    modified_after: ModifiedAfter = None,
 ) -> Response:
     entities = full in ("1", "true")
+    since = strict_datetime(modified_after, "UTC")
 
     def work(s: Session) -> list[dict[str, Any]]:
         rows = svc.list_users(
@@ -69,6 +72,7 @@ async def list_users(
             order=order,
             term=term,
             full=entities,
+            modified_after=since,
         )
         if entities:
             return [svc.entity_view(s, caller=ctx.caller, user=u) for u in rows]

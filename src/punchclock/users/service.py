@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,6 +13,7 @@ from punchclock import changes
 from punchclock.auth.passwords import hash_password
 from punchclock.auth.permissions import ROLES, Caller, Profile
 from punchclock.db import utcnow
+from punchclock.entities.listing import changed_since
 from punchclock.entities.service import by_name, find, ordered, term_filter
 from punchclock.kimai.datetimes import is_timezone
 from punchclock.kimai.errors import BadRequest, Forbidden, NotFound
@@ -110,10 +112,10 @@ PREFERENCE_META = SimpleNamespace(
 
 
 def memberships_of(session: Session, user_id: int) -> list[tuple[Any, bool]]:
-    """The user's teams (records with id, name, color; by name) and whether the user leads each.
-    Columns only: a Team object would load all its members."""
+    """The user's teams (records with id, name, color, modified_at; by name) and whether the user
+    leads each. Columns only: a Team object would load all its members."""
     rows = session.execute(
-        select(Team.id, Team.name, Team.color, TeamMember.teamlead)
+        select(Team.id, Team.name, Team.color, Team.modified_at, TeamMember.teamlead)
         .join(TeamMember, TeamMember.team_id == Team.id)
         .where(TeamMember.user_id == user_id)
         .order_by(by_name(Team.name), Team.id)
@@ -180,6 +182,7 @@ def list_users(
     order: str = "ASC",
     term: str | None = None,
     full: bool = False,
+    modified_after: dt.datetime | None = None,
 ) -> list[User]:
     """Kimai's user list (``view_user``): everybody for admins, else oneself and the members of the
     teams one leads. ``visible``: 1 enabled, 2 disabled, 3 both. ``full`` loads the preferences too."""
@@ -195,7 +198,9 @@ def list_users(
         query = query.where(or_(User.id == caller.id, User.id.in_(led)))
     if term:
         query = query.where(term_filter(term, SEARCH_COLUMNS, PREFERENCE_META, User.id))
-    key = User.id if order_by == "id" else by_name(getattr(User, order_by))
+    query = changed_since(query, User.modified_at, modified_after)
+    keys = {"id": User.id, "modified": User.modified_at}
+    key = keys[order_by] if order_by in keys else by_name(getattr(User, order_by))
     return list(session.scalars(ordered(query, key, User.id, order)))
 
 

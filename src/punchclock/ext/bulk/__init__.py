@@ -1,0 +1,1 @@
+"""Bulk writes of customers, projects, activities and timesheets, made upserts by ``externalId``."""

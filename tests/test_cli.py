@@ -227,6 +227,7 @@ def test_the_walk_finds_every_command() -> None:
         "team add-member",
         "invoice create",
         "invoice status",
+        "sync",
     }
 
 

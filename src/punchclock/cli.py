@@ -142,18 +142,23 @@ def serve(
     )
 
 
+# The server and token of the tools that talk to a Kimai-compatible API (import-csv, sync).
+ServerUrl = Annotated[
+    str,
+    typer.Option(
+        envvar="PUNCHCLOCK_URL",
+        help="The server, with or without the trailing /api/ (e.g. https://kimai.example.com)",
+        show_default=False,
+    ),
+]
+ServerToken = Annotated[str, typer.Option(envvar="PUNCHCLOCK_TOKEN", help="An API token", show_default=False)]
+
+
 @app.command("import-csv")
 def import_csv(
     file: Annotated[Path, typer.Argument(help="The CSV file (UTF-8)", metavar="FILE", show_default=False)],
-    url: Annotated[
-        str,
-        typer.Option(
-            envvar="PUNCHCLOCK_URL",
-            help="The server, with or without the trailing /api/ (e.g. https://kimai.example.com)",
-            show_default=False,
-        ),
-    ],
-    token: Annotated[str, typer.Option(envvar="PUNCHCLOCK_TOKEN", help="An API token", show_default=False)],
+    url: ServerUrl,
+    token: ServerToken,
     delimiter: Annotated[
         str | None,
         typer.Option(help="Field delimiter: one character, \\t for tab (default: detected , ; or tab)"),
@@ -208,6 +213,65 @@ def import_csv(
         customer_fields={key: value for key, value in given.items() if value is not None},
     )
     code = run_import(file, url=url, token=token, options=options, out=Console(soft_wrap=True), err=err)
+    raise typer.Exit(code)
+
+
+@app.command("sync")
+def sync(
+    url: ServerUrl,
+    token: ServerToken,
+    to: Annotated[
+        str,
+        typer.Option(
+            envvar="PUNCHCLOCK_SYNC_TO",
+            help="The database to write: sqlite:///FILE or postgresql://USER:PASSWORD@HOST/DB",
+        ),
+    ] = "sqlite:///punchclock-bi.db",
+    full: Annotated[
+        bool, typer.Option("--full", help="Read everything again, rewrite every row, delete what is gone")
+    ] = False,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile", help="Kimai without change feed: find deleted timesheets (reads every page)"
+        ),
+    ] = False,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated kinds: customers, projects, activities, users, teams, tags, timesheets"
+        ),
+    ] = None,
+    feed: Annotated[
+        bool,
+        typer.Option(
+            "--feed/--no-feed",
+            help="--no-feed: use only Kimai's API (pages, reconciliation) even where a change feed exists",
+        ),
+    ] = True,
+) -> None:
+    """Copy a Kimai-compatible server's customers, projects, activities, users, teams, tags and
+    timesheets (hidden and ended ones included) into a local database for reporting; later runs copy
+    only what changed, deletions included. Exit codes: 7 server unreachable, 8 authentication failed,
+    9 permission denied, 10 request refused, 11 target database unusable, 12 target busy with another
+    sync, 130 interrupted."""
+    from punchclock.tools.client import api_base, check_token
+    from punchclock.tools.sync.records import KINDS
+    from punchclock.tools.sync.run import Request, parse_kinds, run_sync
+    from punchclock.tools.sync.target import normalise_url
+
+    def valid(option: str, check: Any, value: str) -> Any:
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=f"'{option}'") from None
+
+    valid("--url", api_base, url)
+    valid("--token", check_token, token)
+    valid("--to", normalise_url, to)
+    kinds = KINDS if only is None else valid("--only", parse_kinds, only)
+    request = Request(url=url, token=token, to=to, full=full, reconcile=reconcile, kinds=kinds, feed=feed)
+    code = run_sync(request, out=Console(soft_wrap=True), err=err)
     raise typer.Exit(code)
 
 

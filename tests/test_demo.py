@@ -499,3 +499,24 @@ def test_bulk_load_records_its_users_teams_and_new_tags(db: Database) -> None:
     assert len(expected) == 12 + 2 + len(_TAGS) - 1
     assert expected <= recorded
     assert not {entity_id for entity, entity_id in recorded if entity == "tag"} - {i for _, i in expected}
+
+
+def test_the_small_demo_is_in_the_change_feed(db: Database) -> None:
+    with db.session(write=True) as session:
+        load_demo(session, timezone="Europe/Berlin")
+    with db.session() as session:
+        logged = {
+            (row.entity, row.entity_id)
+            for row in session.execute(text("SELECT entity, entity_id FROM change_log WHERE op = 'upsert'"))
+        }
+        tables = {"customer": models.Customer, "project": models.Project, "activity": models.Activity}
+        tables |= {"team": models.Team}
+        expected = {
+            (entity, entity_id)
+            for entity, model in tables.items()
+            for entity_id in session.scalars(select(model.id))
+        }
+        demo_users = session.scalars(select(models.User.id).where(models.User.id > len(PEOPLE)))
+        expected |= {("user", user_id) for user_id in demo_users}
+    assert expected - logged == set()
+    assert ("team", next(i for e, i in expected if e == "team")) in logged

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from punchclock import changes
 from punchclock.activities.service import EDIT as ACTIVITY_FORM
 from punchclock.auth.permissions import system_caller
 from punchclock.customers.models import Customer
@@ -112,6 +113,7 @@ def load_demo(session: Session, *, timezone: str) -> str:
         session.flush()
         team.members.append(TeamMember(user_id=user.id, teamlead="ROLE_TEAMLEAD" in roles))
     session.flush()
+    changes.record(session, entity="team", entity_id=team.id, op="upsert")
     return (
         f"demo data loaded: {counts['customers']} customers, {counts['projects']} projects, "
         f"{counts['activities']} activities, {counts['users']} users (password '{DEMO_PASSWORD}') in one team"

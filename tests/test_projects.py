@@ -705,6 +705,7 @@ def test_patch_is_partial(api: Api) -> None:
         "parentTitle": "Other",
         "billable": False,
         "color-safe": response.json()["color-safe"],
+        "modifiedAt": response.json()["modifiedAt"],
     }
     assert api.get(f"/api/projects/{project['id']}").json() == response.json()
     response = api.patch(f"/api/projects/{project['id']}", json={})

@@ -69,3 +69,19 @@ def test_deleting_a_project_records_its_activities(db: Database) -> None:
             ("project", project.id, "delete"),
             ("activity", activity.id, "delete"),
         ]
+
+
+def test_a_rolled_back_savepoint_takes_back_what_it_recorded(db: Database) -> None:
+    with db.session(write=True) as session:
+        changes.record(session, entity="tag", entity_id=1, op="upsert")
+        kept = session.begin_nested()
+        changes.record(session, entity="tag", entity_id=2, op="upsert")
+        inner = session.begin_nested()
+        changes.record(session, entity="tag", entity_id=3, op="upsert")
+        inner.rollback()
+        kept.commit()
+        dropped = session.begin_nested()
+        changes.record(session, entity="tag", entity_id=4, op="delete")
+        dropped.rollback()
+        assert changes.recorded(session) == [("tag", 1, "upsert"), ("tag", 2, "upsert")]
+        changes.take(session)  # nothing of this test is written

@@ -47,8 +47,8 @@ class Pending:
 
 
 def take(session: Session) -> Pending:
-    """What was recorded so far, and forget it. The lists are emptied in place: savepoint helpers
-    keep a reference to them."""
+    """What was recorded so far, and forget it."""
+    session.info.pop("change_marks", None)
     created = session.info.pop("created", {})
     pending = Pending(recorded(session), dict(session.info.get("change_owners", {})), created)
     session.info.get("changes", []).clear()
@@ -65,7 +65,18 @@ def _persist(session: Session) -> None:
         persist(session)
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:  # a SAVEPOINT: where its records begin, in case it is rolled back
+        marks = session.info.setdefault("change_marks", {})
+        marks[transaction] = len(session.info.get("changes", ()))
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous: SessionTransaction) -> None:
     if previous.parent is None:  # the whole transaction is gone, and what it recorded with it
         take(session)
+    elif previous.nested:  # a rolled-back SAVEPOINT takes back what was recorded inside it
+        mark = session.info.get("change_marks", {}).pop(previous, None)
+        if mark is not None:
+            del session.info.get("changes", [])[mark:]

@@ -112,14 +112,11 @@ def _collector_paused() -> Iterator[None]:
 
 def _create_one(session: Session, *, caller: Caller, settings: Settings, body: Any) -> Result:
     """The single POST for one body in a savepoint, undone (with its recorded changes) when it fails."""
-    recorded = session.info.setdefault("changes", [])
-    before = len(recorded)
     savepoint = session.begin_nested()
     try:
         ts = service.create(session, caller=caller, settings=settings, data=body)
     except KimaiError as exc:
         savepoint.rollback()
-        del recorded[before:]
         return exc
     savepoint.commit()
     return ts.id

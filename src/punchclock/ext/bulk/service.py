@@ -230,30 +230,15 @@ KINDS: tuple[Kind, ...] = (
 # --- applying the items ---------------------------------------------------------------------------------
 
 
-class _Savepoint:
-    """A SAVEPOINT together with the changes recorded inside it: kept or undone as one."""
-
-    def __init__(self, session: Session) -> None:
-        self.changes: list[Any] = session.info.setdefault("changes", [])
-        self.recorded = len(self.changes)
-        self.transaction = session.begin_nested()
-
-    def keep(self) -> None:
-        self.transaction.commit()
-
-    def undo(self) -> None:
-        self.transaction.rollback()
-        del self.changes[self.recorded :]
-
-
 def _attempt(session: Session, work: Callable[[], T]) -> T | KimaiError:
-    savepoint = _Savepoint(session)
+    """``work`` in a SAVEPOINT: rolled back (with the changes it recorded) when it fails."""
+    savepoint = session.begin_nested()
     try:
         result = work()
     except KimaiError as exc:
-        savepoint.undo()
+        savepoint.rollback()
         return exc
-    savepoint.keep()
+    savepoint.commit()
     return result
 
 
@@ -344,18 +329,18 @@ class _Ahead:
 
 def _update(session: Session, kind: Kind, call: Call, entity: Any, item: Item) -> Outcome:
     entity_id = entity.id
-    savepoint = _Savepoint(session)
+    savepoint = session.begin_nested()
     try:
         before = kind.state(entity)
         kind.update(session, call, entity, item.body)
         changed = kind.state(entity) != before
     except KimaiError as exc:
-        savepoint.undo()
+        savepoint.rollback()
         return Outcome("error", entity_id, item.external_id, exc)
     if not changed:
-        savepoint.undo()  # nothing to write: modified_at and the change feed stay as they were
+        savepoint.rollback()  # nothing to write: modified_at and the change feed stay as they were
         return Outcome("unchanged", entity_id, item.external_id)
-    savepoint.keep()
+    savepoint.commit()
     return Outcome("updated", entity_id, item.external_id)
 
 

@@ -560,6 +560,7 @@ def test_patch_project_only_on_project_activities(api: Api, customer: int) -> No
         "parentTitle": "Second",
         "name": "Moved",
         "color-safe": response.json()["color-safe"],
+        "modifiedAt": response.json()["modifiedAt"],
     }
     response = api.patch(url, json={"project": 9999})
     assert response.json() == validation_failed(PATCH_FORM, {"project": [INVALID_CHOICE]})

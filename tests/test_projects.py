@@ -888,6 +888,8 @@ def test_duplicate_copies_project_teams_meta_rates_and_visible_activities(api: A
         "project": copy["id"],
         "parentTitle": "Website [COPY]",
         "number": None,
+        # The copy is written now, possibly a second after the original.
+        "modifiedAt": twin["modifiedAt"],
     }
     assert [t["name"] for t in twin["teams"]] == ["Activity team"]
     assert twin["metaFields"] == [{"name": "crm_id", "value": "A-9"}]

@@ -371,12 +371,48 @@ def test_customers_as_the_list_shows_them(api: Api, world: dict[str, int]) -> No
     assert as_admin[world["restricted"]]["data"] == get(api, f"/api/customers/{world['restricted']}", "admin")
 
 
+def test_include_rates_carries_what_the_rates_routes_show(
+    api: Api, place: tuple[int, int, int], world: dict[str, int]
+) -> None:
+    customer, project, activity = place
+    paths = {"customer": "customers", "project": "projects", "activity": "activities"}
+    assert api.post(f"/api/customers/{customer}/rates", json={"rate": 80}).status_code == 200
+    for user in ("user", "admin"):  # ordered by the user's alias, as the route orders them
+        rate = {"rate": 90, "internalRate": 70, "user": PEOPLE[user].id}
+        assert api.post(f"/api/projects/{project}/rates", json=rate).status_code == 200
+    start = now_cursor(api)
+    assert api.post(f"/api/activities/{activity}/rates", json={"rate": 5, "isFixed": True}).status_code == 200
+    for kind in ("customer", "project", "activity"):
+        items, _ = read_all(api, entities=kind, include="rates")
+        assert items, kind
+        for item in items:
+            data = item["data"]
+            assert data["rates"] == get(api, f"/api/{paths[kind]}/{item['id']}/rates")
+            del data["rates"]
+            assert data == get(api, f"/api/{paths[kind]}/{item['id']}")
+    assert [len(item["data"]["rates"]) for item in read_all(api, entities="project", include="rates")[0]] == [
+        2
+    ]
+    # A rate's change is its entity's change.
+    assert ops(read_all(api, start, entities="activity")[0]) == [("activity", activity, "upsert")]
+    # Without the rates routes' permission (editing the entity), the key is left out.
+    led = [
+        item["data"]
+        for item in read_all(api, as_="teamlead", entities="customer,project,activity", include="rates")[0]
+    ]
+    assert {data["name"] for data in led if data} >= {"Acme", "Web", "Code"}
+    assert all("rates" not in data for data in led if data)
+    # Without include, the views are the entity views.
+    assert all("rates" not in item["data"] for item in read_all(api, entities="customer")[0])
+
+
 # --- parameters --------------------------------------------------------------------------------------
 
 LIMIT = {"code": 400, "message": "limit must be a whole number from 1 to 1000"}
 KINDS = "customer, project, activity, user, team, tag, timesheet"
 ENTITIES = {"code": 400, "message": f"entities must be a comma-separated list of: {KINDS}"}
 BAD_CURSOR = {"code": 400, "message": "Invalid cursor"}
+INCLUDE = {"code": 400, "message": "include must be a comma-separated list of: rates"}
 
 
 @pytest.mark.parametrize(
@@ -391,6 +427,8 @@ BAD_CURSOR = {"code": 400, "message": "Invalid cursor"}
         ("entities=invoice", ENTITIES),
         ("entities=,", ENTITIES),
         ("entities=timesheet,", ENTITIES),
+        ("include=meta", INCLUDE),
+        ("include=rates,teams", INCLUDE),
         ("cursor=garbage", BAD_CURSOR),
         ("cursor=c1.bm90IGpzb24", BAD_CURSOR),
         ("cursor=c1.WzEsMl0", BAD_CURSOR),  # [1,2]

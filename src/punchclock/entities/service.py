@@ -213,14 +213,31 @@ def _rate_fields(session: Session, caller: Caller) -> tuple[Field, ...]:
 
 def list_rates(session: Session, *, caller: Caller, kind: Kind, entity_id: int) -> list[Any]:
     load(session, caller=caller, kind=kind, entity_id=entity_id, attributes=("edit",))
+    return list(session.scalars(_rates_query(kind, [entity_id])))
+
+
+def rates_of(
+    session: Session, *, caller: Caller, kind: Kind, entities: Iterable[Any]
+) -> dict[int, list[Any]]:
+    """``list_rates`` of many entities in one query, by entity id: only those whose rates the caller
+    may read (the same rule), the others left out."""
+    found: dict[int, list[Any]] = {
+        e.id: [] for e in entities if caller.may("edit", kind.name, voter_teams(kind.name, e))
+    }
+    if found:
+        for rate in session.scalars(_rates_query(kind, list(found))):
+            found[rate.entity_id].append(rate)
+    return found
+
+
+def _rates_query(kind: Kind, entity_ids: list[int]) -> Any:
     rate = kind.rate_model
-    query = (
+    return (
         select(rate)
         .outerjoin(User, User.id == rate.user_id)
-        .where(rate.entity_id == entity_id)
+        .where(rate.entity_id.in_(entity_ids))
         .order_by(User.alias.asc().nulls_first(), rate.id)
     )
-    return list(session.scalars(query))
 
 
 def add_rate(session: Session, *, caller: Caller, kind: Kind, entity_id: int, data: Any) -> Any:

@@ -23,8 +23,11 @@ from punchclock.auth.permissions import Caller
 from punchclock.customers import render as customer_render
 from punchclock.customers.models import Customer
 from punchclock.db import utcnow
+from punchclock.entities import service as entity_service
 from punchclock.entities.access import has_access
-from punchclock.entities.kinds import voter_teams
+from punchclock.entities.kinds import ACTIVITY, CUSTOMER, PROJECT, voter_teams
+from punchclock.entities.kinds import Kind as EntityKind
+from punchclock.entities.routes import rate_view
 from punchclock.ext import cursor
 from punchclock.ext.changes.log import KINDS, LOG, horizon, last_seq
 from punchclock.kimai.datetimes import format_datetime
@@ -86,10 +89,12 @@ class Page:
 
 
 class Scope:
-    """What the caller may see of each kind, decided once per page."""
+    """What the caller may see of each kind, decided once per page; ``rates``: customers, projects
+    and activities carry their rates where the caller may read them."""
 
-    def __init__(self, session: Session, caller: Caller) -> None:
+    def __init__(self, session: Session, caller: Caller, *, rates: bool = False) -> None:
         self.caller = caller
+        self.rates = rates
         self.all_users = caller.can("view_user")
         self.all_teams = caller.can("view_team")
         # Timesheet owners as the list with user=all has them (None: everybody's).
@@ -118,7 +123,13 @@ class Scope:
 
 
 def read(
-    session: Session, caller: Caller, *, after: Position | None, limit: int, kinds: Sequence[str]
+    session: Session,
+    caller: Caller,
+    *,
+    after: Position | None,
+    limit: int,
+    kinds: Sequence[str],
+    rates: bool = False,
 ) -> Page:
     """Up to ``limit`` items after ``after`` (None: from the beginning). Gone (410) when tombstones
     this pass may need were purged: the position is before the horizon and the pass started before
@@ -128,7 +139,7 @@ def read(
         after = Position(0, utcnow())
     elif after.seq < purged.seq and (purged.until is None or after.since <= purged.until):
         raise Gone(RESYNC)
-    scope = Scope(session, caller)
+    scope = Scope(session, caller, rates=rates)
     # Read first: every seq up to it is committed, and purged seqs lie below the horizon.
     bound = max(last_seq(session), purged.seq)
     columns = (LOG.c.seq, LOG.c.entity, LOG.c.entity_id, LOG.c.op, LOG.c.modified_at)
@@ -182,26 +193,45 @@ def _customers(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, V
     caller = scope.caller
     details = caller.can("details_customer")
     views = {}
-    for c in session.scalars(select(Customer).where(Customer.id.in_(ids))):
-        if not has_access(caller, "customer", c):
-            continue
+    shown = [
+        c
+        for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))
+        if has_access(caller, "customer", c)
+    ]
+    for c in shown:
         if caller.may("view", "customer", voter_teams("customer", c)):
             views[c.id] = customer_render.entity(c, caller)
         else:
             views[c.id] = customer_render.collection(c, caller, full=details)
-    return views
+    return _with_rates(session, scope, CUSTOMER, shown, views)
 
 
 def _projects(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, View]:
     caller = scope.caller
     rows = session.scalars(select(Project).where(Project.id.in_(ids)))
-    return {p.id: project_render.entity(p, caller) for p in rows if has_access(caller, "project", p)}
+    shown = [p for p in rows if has_access(caller, "project", p)]
+    views = {p.id: project_render.entity(p, caller) for p in shown}
+    return _with_rates(session, scope, PROJECT, shown, views)
 
 
 def _activities(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, View]:
     caller = scope.caller
     rows = session.scalars(select(Activity).where(Activity.id.in_(ids)))
-    return {a.id: activity_render.entity(a, caller) for a in rows if has_access(caller, "activity", a)}
+    shown = [a for a in rows if has_access(caller, "activity", a)]
+    views = {a.id: activity_render.entity(a, caller) for a in shown}
+    return _with_rates(session, scope, ACTIVITY, shown, views)
+
+
+def _with_rates(
+    session: Session, scope: Scope, kind: EntityKind, entities: list[Any], views: dict[int, View]
+) -> dict[int, View]:
+    """With ``include=rates``: ``rates`` as ``GET /api/{kind}s/{id}/rates`` has them, in the views
+    of the entities whose rates the caller may read (the others go without the key)."""
+    if scope.rates:
+        found = entity_service.rates_of(session, caller=scope.caller, kind=kind, entities=entities)
+        for entity_id, rates in found.items():
+            views[entity_id]["rates"] = [rate_view(rate, session) for rate in rates]
+    return views
 
 
 def _users(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, View]:

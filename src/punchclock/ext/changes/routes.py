@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/ext", tags=["extensions"])
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 PURGE_INTERVAL_SECONDS = 60.0
+INCLUDES = frozenset({"rates"})
 
 DESCRIPTION = f"""
 Every insert, update and delete of customers, projects, activities, users, teams, tags and timesheets,
@@ -48,12 +49,16 @@ since your cursor comes once, at the place of its last change.
   (a project's `parentTitle`, a team's members): their own changes come as their own items.
 - `limit`: 1 to {MAX_LIMIT:,} (default {DEFAULT_LIMIT}); `entities`: a comma-separated selection of
   `customer,project,activity,user,team,tag,timesheet` (default all). Anything else is 400.
+- `include=rates`: customers, projects and activities also carry `rates`, the list
+  `GET /api/{{kind}}s/{{id}}/rates` gives, where you may read it (where you may edit the entity); the
+  key is left out where you may not. A rate's change comes as a change of its entity. One request
+  then replaces one per entity.
 """
 
 
 def _responses() -> dict[str, Any]:
     kwargs = documented(ChangePage, errors=(400, 401, 410))
-    kwargs["responses"][400]["description"] = "A bad `limit`, `entities` or `cursor`"
+    kwargs["responses"][400]["description"] = "A bad `limit`, `entities`, `include` or `cursor`"
     kwargs["responses"][410]["description"] = "The cursor is older than the retention: resync in full"
     return kwargs
 
@@ -65,6 +70,13 @@ def _limit(value: str | None) -> int:
     if not (value.isascii() and value.isdigit() and len(value) <= 4 and 1 <= int(value) <= MAX_LIMIT):
         raise KimaiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(value)
+
+
+def _includes_rates(value: str | None) -> bool:
+    names = {name.strip() for name in (value or "").split(",")} - {""}
+    if not names <= INCLUDES:
+        raise KimaiError(400, f"include must be a comma-separated list of: {', '.join(sorted(INCLUDES))}")
+    return "rates" in names
 
 
 def _kinds(value: str | None) -> list[str]:
@@ -113,13 +125,16 @@ async def list_changes(
     entities: Annotated[
         str | None, Query(description="Comma-separated kinds, e.g. `timesheet,customer` (default all)")
     ] = None,
+    include: Annotated[
+        str | None, Query(description="`rates`: customers, projects and activities with their rates")
+    ] = None,
 ) -> Response:
     after = feed.Position.read(cursor) if cursor is not None else None
-    size, kinds = _limit(limit), _kinds(entities)
+    size, kinds, rates = _limit(limit), _kinds(entities), _includes_rates(include)
     await _purger(ctx).run_if_due(ctx)
 
     def work(s: Session) -> feed.Page:
-        return feed.read(s, ctx.caller, after=after, limit=size, kinds=kinds)
+        return feed.read(s, ctx.caller, after=after, limit=size, kinds=kinds, rates=rates)
 
     page = await ctx.read(work)
     return ok({"items": page.items, "nextCursor": page.next.cursor(), "hasMore": page.has_more})

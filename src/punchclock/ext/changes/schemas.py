@@ -8,7 +8,7 @@ from pydantic import Field
 
 from punchclock.activities.schemas import ActivityEntity
 from punchclock.customers.schemas import CustomerCollection, CustomerEntity
-from punchclock.entities.schemas import Shape
+from punchclock.entities.schemas import Rate, Shape
 from punchclock.projects.schemas import ProjectEntity
 from punchclock.tags.schemas import TagEntity
 from punchclock.teams.schemas import TeamEntity
@@ -16,6 +16,29 @@ from punchclock.timesheets.schemas import TimesheetEntity
 from punchclock.users.schemas import UserEntity
 
 Kind = Literal["customer", "project", "activity", "user", "team", "tag", "timesheet"]
+
+
+class Rated(Shape):
+    rates: list[Rate] = Field(
+        default_factory=list,
+        description="With `include=rates`, where you may read them: as `GET /api/{kind}s/{id}/rates`",
+    )
+
+
+class RatedCustomer(CustomerEntity, Rated):
+    pass
+
+
+class RatedCustomerCollection(CustomerCollection, Rated):
+    pass
+
+
+class RatedProject(ProjectEntity, Rated):
+    pass
+
+
+class RatedActivity(ActivityEntity, Rated):
+    pass
 
 
 class Change(Shape):
@@ -27,10 +50,10 @@ class Change(Shape):
     )
     modifiedAt: str = Field(description="When the change was committed, in UTC (Y-m-d\\TH:i:sO)")
     data: (
-        CustomerEntity
-        | CustomerCollection
-        | ProjectEntity
-        | ActivityEntity
+        RatedCustomer
+        | RatedCustomerCollection
+        | RatedProject
+        | RatedActivity
         | UserEntity
         | TeamEntity
         | TagEntity

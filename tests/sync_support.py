@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 from rich.console import Console
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, inspect, make_url, select, text
 
 from punchclock.tools.sync import schema
 from punchclock.tools.sync.records import KINDS
@@ -159,6 +159,21 @@ def read_target(url: str) -> Rows:
             found[table.name] = {tuple(normal(v) for v in row) for row in rows}
     engine.dispose()
     return found
+
+
+def indexes(url: str, table: str = "timesheet") -> set[str]:
+    """The names of ``table``'s indexes in the target."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = {str(index["name"]) for index in inspect(connection).get_indexes(table)}
+    engine.dispose()
+    return found
+
+
+def assert_indexes(url: str) -> None:
+    """Every index the schema declares is in the target (a first load builds them at its end)."""
+    for table in schema.metadata.tables.values():
+        assert indexes(url, table.name) >= {str(index.name) for index in table.indexes}, table.name
 
 
 def state(url: str) -> dict[str, Any]:

@@ -22,13 +22,17 @@ from sqlalchemy import create_engine, select, text
 from punchclock import models
 from punchclock.app import create_app
 from punchclock.db import Database
-from punchclock.tools.sync.target import safe_url
+from punchclock.tools.sync import records, schema, source_feed
+from punchclock.tools.sync.target import Target, safe_url
+from punchclock.tools.sync.writer import Writer
 from tests.conftest import PEOPLE, Api
 from tests.conftest import test_settings as settings_for
 from tests.sync_support import (
     Rows,
+    assert_indexes,
     assert_same,
     clean_env,
+    indexes,
     normal,
     read_target,
     serving,
@@ -488,11 +492,12 @@ def test_exact_page_multiples_and_hundreds_of_entities(api: Api, db: Database, s
 
     result = sync(server, TOKEN, to, only="users,customers,timesheets")
     assert result.code == 0, result.stderr
+    assert_indexes(to)
     assert result.tallies["customers"] == (511, 0, 0)
     assert result.tallies["timesheets"] == (2000, 0, 0)
     # users/me, doc.json, one feed page for the users, two full ones of timesheets (and no empty
-    # third), one for the customers, and each customer's rates.
-    assert result.requests == 2 + 4 + 511
+    # third), one for the customers, which carries their rates.
+    assert result.requests == 2 + 4
     expected = server_rows(db, api)
     found = read_target(to)
     for name in ("customer", "timesheet", "user_account", "meta_field", "rate"):
@@ -546,10 +551,12 @@ def test_a_killed_run_resumes(api: Api, db: Database, server: str, to: str) -> N
         GATE.release.set()
         if process.poll() is None:
             process.kill()
+    assert indexes(to) == set()  # a first load into an empty table builds them at its end
     result = sync(server, TOKEN, to)
     assert result.code == 0, result.stderr
     assert result.tallies["timesheets"] == (500, 0, 0)
     assert_same(read_target(to), server_rows(db, api))
+    assert_indexes(to)
 
 
 def test_a_plain_user_syncs_what_they_may_see(api: Api, db: Database, server: str, to: str) -> None:
@@ -677,3 +684,81 @@ def test_targets_that_are_not_the_syncs(db: Database, database_url: str, server:
     assert busy.code == 12
     assert busy.stderr == f"error: another sync is writing {safe_url(to)}\n"
     assert sync(server, TOKEN, to).code == 0
+
+
+# --- records: instants in their ISO forms, rates carried by the feed ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("begin", "utc", "offset", "day"),
+    [
+        ("2024-03-31T03:30:00+0200", dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), 120, "2024-03-31"),
+        ("2024-03-31T03:30:00+02:00", dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), 120, "2024-03-31"),
+        ("2024-03-31T03:30:00.750+0200", dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), 120, "2024-03-31"),
+        ("2024-03-31T01:30:00Z", dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), 0, "2024-03-31"),
+        ("2024-03-30T20:00:00-0530", dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), -330, "2024-03-30"),
+        ("2024-12-31T23:30:00+1300", dt.datetime(2024, 12, 31, 10, 30, tzinfo=UTC), 780, "2024-12-31"),
+    ],
+)
+def test_instants_in_any_iso_form_are_stored_in_utc(
+    to: str, begin: str, utc: dt.datetime, offset: int, day: str
+) -> None:
+    """The target turns the server's text into UTC itself (SQLite's ``datetime()``, PostgreSQL's input)."""
+    view = {"id": 1, "begin": begin, "end": None, "user": 1, "project": 1, "activity": 1}
+    target = Target(to)
+    target.open()
+    try:
+        with Writer(target).batch() as batch:
+            batch.upsert(records.TIMESHEET, [view])
+    finally:
+        target.close()
+    engine = create_engine(to)
+    table = schema.timesheet
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(table.c.begin_utc, table.c.begin_offset_minutes, table.c.begin_date, table.c.end_utc)
+        ).one()
+    engine.dispose()
+    assert (normal(row.begin_utc), row.begin_offset_minutes, row.begin_date) == (
+        utc,
+        offset,
+        dt.date.fromisoformat(day),
+    )
+    assert row.end_utc is None
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-03-31T03:30:00", "2024-03-31", "yesterday", "2024-02-30T10:00:00+0100"]
+)
+def test_an_instant_without_an_offset_or_not_iso_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        records.moment(text)
+
+
+def test_feed_items_without_rates_are_asked_for_one_by_one() -> None:
+    """An item of a rated kind that lacks ``rates`` (a server without ``include=rates``, or an entity
+    the token may not edit) is listed for the per-entity route; one with them carries its rows."""
+    rate = {"id": 7, "user": None, "rate": 80.0, "internalRate": None, "isFixed": False}
+    reply = {
+        "items": [
+            {
+                "entity": "project",
+                "id": 1,
+                "op": "upsert",
+                "data": {**PROJECT_VIEW, "id": 1, "rates": [rate]},
+            },
+            {"entity": "project", "id": 2, "op": "upsert", "data": {**PROJECT_VIEW, "id": 2}},
+            {"entity": "project", "id": 3, "op": "upsert", "data": {**PROJECT_VIEW, "id": 3, "rates": []}},
+            {"entity": "project", "id": 4, "op": "delete", "data": None},
+        ],
+        "nextCursor": "c",
+        "hasMore": False,
+    }
+    page = source_feed._prepare(records.PROJECT, reply)
+    assert page.unrated == [2]
+    assert page.rates == {1: records.rate_rows("project", 1, [rate]), 3: []}
+    assert page.deletes == [4]
+    assert source_feed._prepare(records.TIMESHEET, {**reply, "items": []}).unrated == []
+
+
+PROJECT_VIEW = {"name": "Web", "customer": 1, "visible": True, "billable": True, "globalActivities": True}

@@ -25,8 +25,10 @@ from tests.conftest import backends
 from tests.fake_kimai import FakeKimai
 from tests.sync_support import (
     Rows,
+    assert_indexes,
     assert_same,
     clean_env,
+    indexes,
     read_target,
     serving,
     state,
@@ -697,10 +699,12 @@ def test_the_command_resumes_a_killed_run(kimai: Kimai, tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert len(read_target(to)["timesheet"]) == 1000
+    assert indexes(to) == set()  # a first load into an empty table builds them at its end
     result = sync(kimai.url, SUPER, to)
     assert result.code == 0, result.stderr
     assert result.tallies["timesheets"] == (400, 0, 0)  # page 2 read again (unchanged), then page 3
     assert_same(read_target(to), expected(fake))
+    assert_indexes(to)
 
 
 def test_exit_codes_of_the_command(kimai: Kimai, tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ Each kind is read on its own cursor (``entities=<kind>``), so ``--only`` can lea
 catch them up later. Each page is one transaction together with the cursor after it. A first pass
 reads the feed from the beginning; into a table that already holds rows (``--full``, a 410 for a
 cursor older than the tombstones, another scope) it also notes every id it meets and, at its end,
-deletes the rows it never met. Customers, projects and activities that changed get their rates
-read too (a rate change marks its entity changed).
+deletes the rows it never met. Customers, projects and activities that changed come with their
+rates (``include=rates``; a rate change marks its entity changed); where an item lacks them (a
+server without that extension, an entity the token may not edit) they are asked for one by one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from punchclock.tools.client import ApiError
 from punchclock.tools.sync import records
 from punchclock.tools.sync.context import Context
 from punchclock.tools.sync.http import read_ahead
-from punchclock.tools.sync.records import Kind, Record
+from punchclock.tools.sync.records import Kind, Record, Row
 
 PAGE = 1000  # the feed's largest page
 
@@ -67,11 +68,13 @@ class FeedSource:
             pages = read_ahead(pages)
         first = True
         for page in pages:
-            rates = context.rates(kind, [record.key for record in page.upserts])
+            rates = {**page.rates, **context.rates(kind, page.unrated)} if kind in records.RATED else {}
             with context.writer.batch() as batch:
                 if first and start:
                     if tracking:
                         batch.forget_seen(kind)  # left by an earlier pass that did not finish
+                    elif page.more:
+                        batch.defer_indexes(kind)  # an empty table and more than a page to load
                     if kind in records.RATED and not context.scope.may_rates(kind):
                         batch.clear_rates(kind)
                 first = False
@@ -79,9 +82,11 @@ class FeedSource:
                 batch.write(kind, page.upserts, track=tracking, force=context.options.full)
                 for entity_id, rows in rates.items():
                     batch.replace_rates(kind, entity_id, rows)
-                if not page.more and tracking:
-                    batch.delete_unseen(kind)
-                    tracking = False
+                if not page.more:
+                    batch.ensure_indexes(kind)
+                    if tracking:
+                        batch.delete_unseen(kind)
+                        tracking = False
                 batch.state[state_name(kind)] = {"cursor": page.cursor, "tracking": tracking, "scope": scope}
             done += page.items
             context.advance(kind, done, None)
@@ -90,6 +95,8 @@ class FeedSource:
         """The feed's pages as they come, until the feed is read to its end."""
         while True:
             params: dict[str, Any] = {"entities": kind.name, "limit": PAGE}
+            if kind in records.RATED and self.context.scope.may_rates(kind):
+                params["include"] = "rates"
             if cursor is not None:
                 params["cursor"] = cursor
             reply = self.context.client.get("ext/changes", params)
@@ -102,12 +109,18 @@ class FeedSource:
 def _prepare(kind: Kind, reply: dict[str, Any]) -> Page:
     items = list(reply["items"])
     upserts: dict[Any, Record] = {}
+    rates: dict[int, list[Row]] = {}
     for item in items:
         if item["op"] == "upsert":
-            record = kind.record(item["data"])
+            data = item["data"]
+            record = kind.record(data)
             upserts[record.key] = record  # (the feed has each entity once a page; to be sure)
+            if "rates" in data:
+                rates[record.key] = records.rate_rows(kind.name, record.key, data["rates"] or ())
     deletes = [int(item["id"]) for item in items if item["op"] == "delete"]
-    return Page(list(upserts.values()), deletes, str(reply["nextCursor"]), bool(reply["hasMore"]), len(items))
+    unrated = [key for key in upserts if key not in rates] if kind in records.RATED else []
+    more = bool(reply["hasMore"])
+    return Page(list(upserts.values()), deletes, str(reply["nextCursor"]), more, len(items), rates, unrated)
 
 
 @dataclass(frozen=True)
@@ -119,3 +132,5 @@ class Page:
     cursor: str  # the feed's position after this page
     more: bool
     items: int
+    rates: dict[int, list[Row]]  # the rates the items carried, by entity id
+    unrated: list[int]  # entities of a rated kind that came without them

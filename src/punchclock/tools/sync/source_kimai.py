@@ -166,9 +166,11 @@ class KimaiSource:
                 "tracking": full and context.writer.count(kind) > 0,
                 "scope": scope,
             }
-            if current["tracking"]:
-                with context.writer.batch() as batch:
+            with context.writer.batch() as batch:
+                if current["tracking"]:
                     batch.forget_seen(kind)  # left by an earlier pass that did not finish
+                elif full:
+                    batch.defer_indexes(kind)  # a first load into an empty table
         else:
             # Resumed: rows may have moved while nobody read; one page back catches them.
             current = {**current, "page": max(1, int(current["page"]) - 1)}
@@ -184,6 +186,7 @@ class KimaiSource:
             self._verify_unseen()
         started = dt.datetime.fromisoformat(str(current["started"])).replace(tzinfo=dt.UTC)
         with context.writer.batch() as batch:
+            batch.ensure_indexes(kind)
             if tracking:
                 batch.delete_unseen(kind)
             batch.state[STATE] = {"watermark": strict_utc(started - OVERLAP), "scope": scope, "pass": None}

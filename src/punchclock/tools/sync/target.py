@@ -166,8 +166,10 @@ class BulkUpsert:
     """``INSERT … ON CONFLICT (keys) DO UPDATE`` handed to the driver's executemany as tuples.
 
     SQLAlchemy's per-row parameter handling costs more than the insert itself on big batches: the
-    statement is written once, and the only conversions SQLite needs (instants and dates to its
-    text forms) are done here; psycopg takes the Python values as they are.
+    statement is written once, and the driver gets the values as they are. Instants come as the
+    server's ISO 8601 text with its offset (or as aware datetimes), dates as ``Y-m-d``: PostgreSQL
+    reads both forms into its types; on SQLite ``datetime(?)`` turns an instant into the UTC text
+    that ``schema.Instant`` stores, in C and without the GIL.
     """
 
     def __init__(
@@ -179,6 +181,16 @@ class BulkUpsert:
         # Rows carry every column: one C-level call takes them out in order.
         self.pick = operator.itemgetter(*self.columns) if len(self.columns) > 1 else _one(self.columns[0])
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        marks = [mark] * len(self.columns)
+        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
+        if dialect.name == "sqlite":
+            for index, column in enumerate(table.columns):
+                python_type = _python_type(column)
+                if python_type is dt.datetime:
+                    marks[index] = "datetime(?)"
+                    self.converters.append((index, _sqlite_instant))
+                elif python_type is dt.date:
+                    self.converters.append((index, _sqlite_date))
         conflict = ", ".join(quote(key) for key in keys)
         action = (
             "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
@@ -187,16 +199,8 @@ class BulkUpsert:
         )
         self.sql = (
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in self.columns)}) "
-            f"VALUES ({', '.join(mark for _ in self.columns)}) ON CONFLICT ({conflict}) {action}"
+            f"VALUES ({', '.join(marks)}) ON CONFLICT ({conflict}) {action}"
         )
-        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
-        if dialect.name == "sqlite":
-            for index, column in enumerate(table.columns):
-                python_type = _python_type(column)
-                if python_type is dt.datetime:
-                    self.converters.append((index, _sqlite_instant))
-                elif python_type is dt.date:
-                    self.converters.append((index, _sqlite_date))
 
     def __call__(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
@@ -226,12 +230,14 @@ def _python_type(column: Any) -> type | None:
         return None
 
 
-def _sqlite_instant(value: dt.datetime) -> str:
-    # The form schema.Instant stores on SQLite: UTC, to the second (isoformat is 5x strftime's speed).
-    if value.tzinfo is not dt.UTC:
-        value = value.astimezone(dt.UTC)
-    return value.isoformat(" ")[:19]
+def _sqlite_instant(value: str | dt.datetime) -> str:
+    """What SQLite's ``datetime()`` reads: it wants the offset as ``+HH:MM``, Kimai writes ``+HHMM``."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(" ")[:19]
+    if value[-5] in "+-" and value[-3] != ":":
+        return f"{value[:-2]}:{value[-2:]}"
+    return value
 
 
-def _sqlite_date(value: dt.date) -> str:
-    return value.isoformat()
+def _sqlite_date(value: str | dt.date) -> str:
+    return value if isinstance(value, str) else value.isoformat()

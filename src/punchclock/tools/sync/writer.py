@@ -205,6 +205,19 @@ class Batch:
             result = self.connection.execute(delete(kind.table).where(target.in_(_values())), given)
             self._tally(kind).deleted += result.rowcount
 
+    def defer_indexes(self, kind: Kind) -> None:
+        """Drops the indexes of the kind's table, for a first load into it while it is empty: kept up
+        row by row, they cost most of a big load (random inserts into several B-trees, whose pages
+        are written again at every commit). ``ensure_indexes`` builds them once, at the pass's end."""
+        for index in kind.table.indexes:
+            index.drop(self.connection, checkfirst=True)
+
+    def ensure_indexes(self, kind: Kind) -> None:
+        """Builds the kind's indexes where they are missing (after ``defer_indexes``, in whichever
+        run ends that pass)."""
+        for index in kind.table.indexes:
+            index.create(self.connection, checkfirst=True)
+
     def clear_rates(self, kind: Kind) -> None:
         """Every rate of ``kind``: for a token that may not read them (any longer)."""
         self.connection.execute(delete(schema.rate).where(schema.rate.c.entity == kind.name))

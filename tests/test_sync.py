@@ -666,6 +666,40 @@ def test_kimai_mode_against_punchclock(api: Api, db: Database, server: str, to: 
     assert_same(read_target(to), expected)
 
 
+def test_switching_between_feed_and_kimai_mode_starts_over(
+    api: Api, db: Database, server: str, to: str
+) -> None:
+    """Checkpoints belong to the way the server was read: after a run with ``--no-feed``, whose rows
+    lack what only the feed has, the next feed run reads everything again instead of resuming."""
+    world(api)
+    assert sync(server, TOKEN, to).code == 0
+    assert "feed.timesheet" in state(to)
+    assert sync(server, TOKEN, to, feed=False).code == 0
+    assert not [name for name in state(to) if name.startswith("feed.")]
+    result = sync(server, TOKEN, to)
+    assert result.code == 0, result.stderr
+    assert result.tallies["timesheets"][1] > 0  # rewritten with the rate fields the lists lack
+    assert_same(read_target(to), server_rows(db, api))
+
+
+def test_a_tag_id_given_again_replaces_the_gone_tag(
+    api: Api, db: Database, database_url: str, server: str, to: str
+) -> None:
+    """A SQLite server gives a deleted tag's id to the next tag; the feed then shows only the new
+    tag (it keeps one row per entity), and the target must not keep the gone one under that id."""
+    log_seeded_people(api)
+    old = ok(api.post("/api/tags", json={"name": "old", "visible": True}))
+    assert sync(server, TOKEN, to).code == 0
+    assert api.delete(f"/api/tags/{old['id']}").status_code == 204
+    new = ok(api.post("/api/tags", json={"name": "new", "visible": True}))
+    if database_url.startswith("sqlite"):
+        assert new["id"] == old["id"]  # the case itself
+    result = sync(server, TOKEN, to)
+    assert result.code == 0, result.stderr
+    assert result.tallies["tags"] == (1, 0, 1)
+    assert_same(read_target(to), server_rows(db, api))
+
+
 def test_targets_that_are_not_the_syncs(db: Database, database_url: str, server: str, to: str) -> None:
     refused = sync(server, TOKEN, database_url)
     assert refused.code == 11

@@ -74,6 +74,11 @@ class Scope:
         return self.can(f"edit_{kind.name}")
 
 
+def scope_name(kind: Kind) -> str:
+    """Where ``sync_state`` keeps the scope a kind was last synced with."""
+    return f"scope.{kind.name}"
+
+
 @dataclass(frozen=True)
 class Options:
     full: bool = False
@@ -89,7 +94,6 @@ class Context:
     scope: Scope
     started: dt.datetime  # the server's clock when the run began
     options: Options
-    rescoped: bool  # the token sees otherwise than in the last run: entities are read afresh
     warn: Callable[[str], None]
     advance: Callable[[Kind, int, int | None], None]  # (kind, rows done, total if known)
     fan: Fan  # for one request per entity
@@ -98,6 +102,11 @@ class Context:
     def state(self, name: str) -> Any:
         """A value of ``sync_state`` as last committed."""
         return self.writer.target.state.get(name)
+
+    def rescoped(self, kind: Kind) -> bool:
+        """Whether the token saw ``kind`` otherwise when it was last synced (then it is read afresh)."""
+        last = self.state(scope_name(kind))
+        return last is not None and last != self.scope.fingerprint()
 
     def rates(self, kind: Kind, ids: Sequence[int]) -> dict[int, list[Row]]:
         """``GET /api/{kind}s/{id}/rates`` of each, as ``rate`` rows; those the token may not read are

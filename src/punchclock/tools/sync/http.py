@@ -105,7 +105,9 @@ def has_change_feed(client: KimaiClient) -> bool:
     try:
         document = client.get("doc.json")
     except ApiError as exc:
-        if exc.status is None or exc.status in (401,):
+        # A server failing (after the retries), or refusing the token, is no reason to read it
+        # another way; an answer that there is no such document (Kimai: 404) is.
+        if exc.status is None or exc.status in (401, 429) or exc.status >= 500:
             raise
         return False
     paths = document.get("paths") if isinstance(document, dict) else None
@@ -190,4 +192,6 @@ def read_ahead(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield value  # type: ignore[misc]
     finally:
         stop.set()
-        thread.join(timeout=30)
+        # The thread ends at its next step; one waiting on a request (a Retry-After may be minutes)
+        # is not waited for: it is a daemon, and closing the client ends that request.
+        thread.join(timeout=2)

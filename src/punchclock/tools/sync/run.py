@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from punchclock.tools.client import EXIT_UNREACHABLE, ApiError, KimaiClient
 from punchclock.tools.sync import records
-from punchclock.tools.sync.context import Context, Options, Scope
+from punchclock.tools.sync.context import Context, Options, Scope, scope_name
 from punchclock.tools.sync.http import Fan, RetryTransport, has_change_feed, server_time
 from punchclock.tools.sync.records import Kind
 from punchclock.tools.sync.source_feed import FeedSource
@@ -94,7 +94,7 @@ def run_sync(
         cause = getattr(exc, "orig", None) or exc
         _error(err, f"writing {safe_url(target.url)} failed: {cause}")
         code = EXIT_TARGET
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         # JSON of another shape than Kimai's: the URL names something else.
         _error(err, f"the server's answers are not those of a Kimai API ({type(exc).__name__}: {exc})")
         code = EXIT_UNREACHABLE
@@ -126,8 +126,9 @@ class Run:
         sync = FeedSource(context).sync if self.feed else KimaiSource(context).sync
         for kind in context.options.kinds:
             sync(kind)
+            with context.writer.batch() as batch:
+                batch.state[scope_name(kind)] = context.scope.fingerprint()
         with context.writer.batch() as batch:
-            batch.state["scope"] = context.scope.fingerprint()
             batch.state["last_run"] = {
                 "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "source": "change feed" if self.feed else "kimai",
@@ -150,9 +151,10 @@ def _prepare(
     scope = Scope.of(me)
     feed = request.feed and has_change_feed(client)
     target = writer.target
-    source = {"url": client.base_url}
+    # Checkpoints are only good for the server and the way it was read: another of either starts over.
+    source = {"url": client.base_url, "mode": "feed" if feed else "kimai"}
     known = target.state.get("source")
-    if known is not None and known != source and not request.full:
+    if known is not None and known.get("url") != source["url"] and not request.full:
         raise TargetError(
             f"{safe_url(target.url)} holds data synced from {known.get('url')}: give another --to, "
             "or --full to replace it"
@@ -164,7 +166,6 @@ def _prepare(
         scope=scope,
         started=server_time(reply),
         options=Options(full=request.full, reconcile=request.reconcile, kinds=request.kinds),
-        rescoped=target.state.get("scope", scope.fingerprint()) != scope.fingerprint(),
         warn=lambda message: _warn(err, message),
         advance=advance,
         fan=fan,
@@ -174,6 +175,8 @@ def _prepare(
     if feed and request.reconcile:
         context.warn("--reconcile is not needed with the change feed, which reports deletions itself")
     with writer.batch() as batch:
+        if known != source:
+            batch.reset_checkpoints()
         batch.state["source"] = source
     return Run(context, feed)
 

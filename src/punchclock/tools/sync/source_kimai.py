@@ -96,7 +96,7 @@ class KimaiSource:
     def _entities(self, kind: Kind) -> None:
         context = self.context
         found = [kind.record(view) for view in self._list(kind)]
-        refresh = context.options.full or context.options.reconcile or context.rescoped
+        refresh = context.options.full or context.options.reconcile or context.rescoped(kind)
         stored = context.writer.hashes(kind, [r.key for r in found])
         stale = [r for r in found if refresh or stored.get(r.key) != r.hash]
         if kind is records.CUSTOMER:
@@ -179,7 +179,7 @@ class KimaiSource:
         for views, next_page, total in read_ahead(self._pages(current)):
             with context.writer.batch() as batch:
                 batch.upsert(kind, views, track=tracking, force=context.options.full)
-                batch.state[STATE] = {**state, "pass": {**current, "page": next_page}}
+                batch.state[STATE] = {**state, "pass": {**current, "page": next_page, "total": total}}
             done += len(views)
             context.advance(kind, done, total)
         if tracking:
@@ -194,7 +194,9 @@ class KimaiSource:
     def _pages(self, current: dict[str, Any]) -> Iterator[tuple[list[View], int, int | None]]:
         """(rows, the page to read next, the total) until the last page, or a 404 past it."""
         page = int(current["page"])
-        previous_total: int | None = None
+        # (a resumed pass compares with the total its last page saw: rows deleted while nobody read
+        # move the rest to earlier pages)
+        previous_total: int | None = current.get("total")
         while True:
             params: dict[str, Any] = {
                 "user": "all",

@@ -129,7 +129,14 @@ class Target:
         if "sync_state" in tables:
             with self.engine.connect() as connection:
                 rows = connection.execute(select(schema.sync_state.c.name, schema.sync_state.c.value))
-                self.state = {row.name: orjson.loads(row.value) for row in rows}
+                for row in rows:
+                    try:
+                        self.state[row.name] = orjson.loads(row.value)
+                    except orjson.JSONDecodeError:
+                        raise TargetError(
+                            f"{where}: the value of {row.name!r} in sync_state is not JSON: "
+                            "delete that row (the run then starts over) or give another --to"
+                        ) from None
             version = self.state.get("schema_version")
             if not isinstance(version, int) or version > schema.SCHEMA_VERSION:
                 raise TargetError(

@@ -29,6 +29,7 @@ from punchclock.tools.sync.records import KINDS, Kind, Record, Row, Side, View
 from punchclock.tools.sync.target import BulkUpsert, Target, save_state
 
 _CHUNK = 500  # values per IN list
+KEPT_STATE = ("schema_version", "source")  # what a change of source keeps of sync_state
 T = TypeVar("T")
 
 
@@ -65,6 +66,9 @@ class Writer:
             if batch.state:
                 save_state(connection, batch.state)
         # Counted and remembered only once committed.
+        if batch.checkpoints_reset:
+            kept = {name: value for name, value in self.target.state.items() if name in KEPT_STATE}
+            self.target.state = kept
         self.target.state.update(batch.state)
         for name, tally in batch.tallies.items():
             self.tallies[name].add(tally)
@@ -123,6 +127,7 @@ class Batch:
         self.connection = connection
         self.state: dict[str, Any] = {}
         self.tallies: dict[str, Tally] = {}
+        self.checkpoints_reset = False
         self._statements = statements
 
     def _upsert(
@@ -155,6 +160,8 @@ class Batch:
     def write(
         self, kind: Kind, records: Sequence[Record], *, track: bool = False, force: bool = False
     ) -> list[Record]:
+        if kind.key != "id":
+            self._drop_reused_ids(kind, records)
         stored = stored_hashes(self.connection, kind, [r.key for r in records])
         changed = [r for r in records if force or stored.get(r.key) != r.hash]
         tally = self._tally(kind)
@@ -170,6 +177,21 @@ class Batch:
         if track:
             self.seen(kind, [r.row["id"] for r in records])
         return changed
+
+    def _drop_reused_ids(self, kind: Kind, records: Sequence[Record]) -> None:
+        """Tags are keyed by name, yet their ids are unique too. A server may give a deleted tag's id
+        to a new one (SQLite reuses the highest id), and its feed then reports only the new tag: the
+        row still holding that id under another name is of a tag that is gone."""
+        names = {r.row["id"]: r.key for r in records if r.row.get("id") is not None}
+        key, ids = kind.table.c[kind.key], kind.table.c.id
+        gone = [
+            name
+            for chunk in chunks(list(names))
+            for name, held in self.connection.execute(select(key, ids).where(ids.in_(chunk)))
+            if names[held] != name
+        ]
+        if gone:
+            self.delete(kind, gone, column=kind.key)
 
     def _replace_side(self, side: Side, records: Sequence[Record], stored: dict[Any, int]) -> None:
         owners = [r.key for r in records if side.table.name in r.sides]
@@ -204,6 +226,15 @@ class Batch:
                 self._delete_side(side, owners)
             result = self.connection.execute(delete(kind.table).where(target.in_(_values())), given)
             self._tally(kind).deleted += result.rowcount
+
+    def reset_checkpoints(self) -> None:
+        """Forgets every checkpoint (cursors, pages, watermarks, scopes) and the ids a full pass saw:
+        they belong to one server read one way. Each kind then starts with a full pass, which rewrites
+        the rows that differ and deletes those the server does not have."""
+        state = schema.sync_state
+        self.connection.execute(delete(state).where(state.c.name.not_in(KEPT_STATE)))
+        self.connection.execute(delete(schema.sync_seen))
+        self.checkpoints_reset = True
 
     def defer_indexes(self, kind: Kind) -> None:
         """Drops the indexes of the kind's table, for a first load into it while it is empty: kept up

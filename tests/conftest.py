@@ -176,6 +176,20 @@ def _reset_postgres_schema(url: str) -> None:
     db.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _release_apps() -> Iterator[None]:
+    """After each test, FastAPI's memo of the callables it classified (lru caches of 4,096 entries in
+    ``fastapi.dependencies.models``) is emptied: the endpoint closures each test's app builds would
+    keep that app alive, ~100 apps at a time, GBs per test worker."""
+    yield
+    from fastapi.dependencies import models as dependency_models
+
+    for value in vars(dependency_models).values():
+        clear = getattr(value, "cache_clear", None)
+        if callable(clear):
+            clear()
+
+
 @pytest.fixture(scope="session", params=backends())
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":

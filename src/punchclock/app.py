@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -64,6 +65,17 @@ Try requests in the browser with the [API explorer](/explorer).
 """
 
 
+@functools.cache
+def _freeze_start_up_heap() -> None:
+    """What start-up built (modules, routes, models) lives as long as the process: frozen, the garbage
+    collector stops walking it in every full collection (bench/bench_bulk.py: ~15 µs per timesheet
+    went to collections, ~4 µs with the freeze). Once per process, after a collection: freezing
+    again at each app start would also freeze the garbage of apps that ran before (tests start
+    thousands in one process), which then is never collected."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = database or Database(
@@ -72,13 +84,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # What start-up built (modules, routes, models) lives as long as the server: frozen, the
-        # garbage collector stops walking it in every full collection (bench/bench_bulk.py: ~15 µs
-        # per timesheet went to collections, ~4 µs with the freeze). Unfrozen when the app stops,
-        # so the apps tests start one after another in one process can be collected.
-        gc.freeze()
+        _freeze_start_up_heap()
         yield
-        gc.unfreeze()
         if database is None:
             db.dispose()
 

@@ -296,14 +296,21 @@ def _outcome(
 
 def _same_minute(check: Callable[[], None]) -> None:
     """``check`` within one clock minute: a body without ``begin`` begins now, and starting a timer
-    stops another one now (both rounded to the minute), so two runs a minute apart may differ."""
+    stops another one now (both rounded to the minute), so two runs a minute apart may differ. So may
+    two runs either side of a minute's first second: a stop at 10:00:00 (microseconds dropped) stays
+    10:00 when rounded up, one at 10:00:01 becomes 10:01."""
+
+    def clock() -> tuple[dt.datetime, bool]:
+        now = utcnow()
+        return now.replace(second=0, microsecond=0), now.second == 0
+
     for _ in range(3):
-        minute = utcnow().replace(second=0, microsecond=0)
+        before = clock()
         try:
             check()
             return
         except AssertionError:
-            if utcnow().replace(second=0, microsecond=0) == minute:
+            if clock() == before:
                 raise
     raise AssertionError("no run stayed within one minute")
 

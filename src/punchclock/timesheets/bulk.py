@@ -16,9 +16,8 @@ POST itself (in a savepoint), once the records before it are written:
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import replace
 from functools import cache
 from operator import attrgetter
@@ -27,7 +26,7 @@ from typing import Any, cast
 from sqlalchemy import Column, Integer, Table, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from punchclock import changes
+from punchclock import changes, collector
 from punchclock.activities.models import Activity
 from punchclock.auth.permissions import Caller
 from punchclock.config import Settings
@@ -86,28 +85,10 @@ def create_many(
         service.may_create(caller)
     except KimaiError as exc:
         return [exc for _ in bodies]
-    with _collector_paused():
+    with collector.paused():
         if not settings.timesheet_allow_overlapping:
             return [_create_one(session, caller=caller, settings=settings, body=body) for body in bodies]
         return _Batch(session, caller, settings, bodies).run()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a batch runs. A batch allocates some ten containers
-    per body that live until it is stored, so collections walked them again and again:
-    bench/bench_bulk.py spent 12-23 µs per row in collections, 3-5 µs with the heap frozen at
-    start-up (``app.create_app``), 6-7 µs with this pause alone, under 1 µs with both. What a
-    batch leaves behind is collected once the collector is back on. The switch is process-wide:
-    only the batch that turned it off turns it on, which may end another thread's pause early."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _create_one(session: Session, *, caller: Caller, settings: Settings, body: Any) -> Result:

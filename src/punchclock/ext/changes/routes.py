@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from punchclock import collector
 from punchclock.context import Context, Ctx
 from punchclock.db import utcnow
 from punchclock.ext.changes import feed, log
@@ -134,7 +135,8 @@ async def list_changes(
     await _purger(ctx).run_if_due(ctx)
 
     def work(s: Session) -> feed.Page:
-        return feed.read(s, ctx.caller, after=after, limit=size, kinds=kinds, rates=rates)
+        with collector.paused():
+            return feed.read(s, ctx.caller, after=after, limit=size, kinds=kinds, rates=rates)
 
     page = await ctx.read(work)
     return ok({"items": page.items, "nextCursor": page.next.cursor(), "hasMore": page.has_more})

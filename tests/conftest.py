@@ -28,20 +28,26 @@ from punchclock.migrate import upgrade
 from tests.spec import check_response
 
 
-def _per_worker(url: str) -> str:
-    """Under pytest-xdist every worker gets a PostgreSQL database of its own (created on first use),
-    so workers never reset each other's schemas."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not url or not worker:
-        return url
+def database_beside(url: str, suffix: str) -> str:
+    """The URL of a PostgreSQL database on ``url``'s server, named as ``url``'s plus ``_suffix``;
+    created on first use."""
     base = make_url(Settings(database_url=url).database_url)
-    name = f"{base.database}_{worker}"
+    name = f"{base.database}_{suffix}"
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist every worker gets a PostgreSQL database of its own (created on first use),
+    so workers never reset each other's schemas."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    return database_beside(url, worker)
 
 
 POSTGRES_URL = _per_worker(os.environ.get("PUNCHCLOCK_TEST_POSTGRES_URL", ""))

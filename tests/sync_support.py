@@ -7,54 +7,23 @@ import datetime as dt
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from rich.console import Console
-from sqlalchemy import create_engine, inspect, make_url, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from punchclock.tools.sync import schema
 from punchclock.tools.sync.records import KINDS
 from punchclock.tools.sync.run import Request, parse_kinds, run_sync
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, database_beside
 
 # The tables a sync fills, without its own bookkeeping.
 DATA_TABLES = [t for t in schema.metadata.sorted_tables if t.name not in ("sync_state", "sync_seen")]
 Rows = dict[str, set[tuple[Any, ...]]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` served by uvicorn in a thread; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        assert time.monotonic() < deadline, "the server did not start in time"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def target_url(server_url: str, tmp_path: Path) -> str:
@@ -62,14 +31,7 @@ def target_url(server_url: str, tmp_path: Path) -> str:
     the test database plus ``_target``, created once and emptied here."""
     if server_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'bi.db'}"
-    base = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{base.database}_target"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = base.set(database=name).render_as_string(hide_password=False)
+    url = database_beside(POSTGRES_URL, "target")
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))

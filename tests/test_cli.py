@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import queue
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +45,7 @@ from punchclock.kimai.version import KIMAI_VERSION
 from punchclock.migrate import alembic_config, current_revision, upgrade
 from punchclock.users.service import create_user
 from tests.conftest import POSTGRES_URL, Api, backends
+from tests.serving import free_port
 
 PUNCHCLOCK = [sys.executable, "-m", "punchclock"]
 # CLI tests own this PostgreSQL schema; the shared fixtures use "public" for the whole session.
@@ -591,13 +591,6 @@ FIRST_ADMIN = re.compile(
     r'  curl -H "Authorization: Bearer (?P=token)" (?P<base>\S+)/api/ping\n'
     r"API documentation: (?P=base)/api/doc\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Server:

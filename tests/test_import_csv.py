@@ -11,22 +11,18 @@ import datetime as dt
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from rich.console import Console
 from sqlalchemy import select
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from punchclock.app import create_app
 from punchclock.cli import main
@@ -36,6 +32,7 @@ from punchclock.tools.client import api_base
 from punchclock.tools.importer import Options, run_import
 from tests.conftest import PEOPLE, Api
 from tests.conftest import test_settings as settings_for
+from tests.serving import free_port, serving
 
 SAMPLE = """DEMO,FOO,A long activity title
 DEMO,FOO,Demand management
@@ -61,31 +58,11 @@ SAMPLE_TREE = (
 HEADER = "Customer,Project,Activity\n"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(app: ASGIApp) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", access_log=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert thread.is_alive(), "the server did not start"
-        assert time.monotonic() < deadline, "the server did not start in time"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server(database: Database, database_url: str) -> Iterator[str]:
     """The app served by uvicorn in a thread, on the session's database (emptied per test by ``db``)."""
-    yield from serve(create_app(settings_for(database_url), database))
+    with serving(create_app(settings_for(database_url), database)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +77,8 @@ def plain_server(database: Database, database_url: str) -> Iterator[str]:
         else:
             await app(scope, receive, send)
 
-    yield from serve(without_document)
+    with serving(without_document) as url:
+        yield url
 
 
 def url_of(request: pytest.FixtureRequest, bulk: bool) -> str | None:

@@ -27,6 +27,7 @@ from punchclock.tools.sync.target import Target, safe_url
 from punchclock.tools.sync.writer import Writer
 from tests.conftest import PEOPLE, Api
 from tests.conftest import test_settings as settings_for
+from tests.serving import serving
 from tests.sync_support import (
     Rows,
     assert_indexes,
@@ -35,7 +36,6 @@ from tests.sync_support import (
     indexes,
     normal,
     read_target,
-    serving,
     state,
     sync,
     sync_command,

@@ -23,6 +23,7 @@ from punchclock.tools.sync.source_kimai import OVERLAP
 from punchclock.tools.sync.target import safe_url
 from tests.conftest import backends
 from tests.fake_kimai import FakeKimai
+from tests.serving import serving
 from tests.sync_support import (
     Rows,
     assert_indexes,
@@ -30,7 +31,6 @@ from tests.sync_support import (
     clean_env,
     indexes,
     read_target,
-    serving,
     state,
     sync,
     sync_command,

@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from punchclock.activities import render as activity_render
-from punchclock.activities.models import Activity
 from punchclock.auth.permissions import Caller
 from punchclock.customers import render as customer_render
 from punchclock.customers.models import Customer
@@ -33,7 +32,6 @@ from punchclock.ext.changes.log import KINDS, LOG, horizon, last_seq
 from punchclock.kimai.datetimes import format_datetime
 from punchclock.kimai.errors import Gone
 from punchclock.projects import render as project_render
-from punchclock.projects.models import Project
 from punchclock.tags import render as tag_render
 from punchclock.tags.models import Tag
 from punchclock.teams.models import Team
@@ -206,20 +204,16 @@ def _customers(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, V
     return _with_rates(session, scope, CUSTOMER, shown, views)
 
 
-def _projects(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, View]:
-    caller = scope.caller
-    rows = session.scalars(select(Project).where(Project.id.in_(ids)))
-    shown = [p for p in rows if has_access(caller, "project", p)]
-    views = {p.id: project_render.entity(p, caller) for p in shown}
-    return _with_rates(session, scope, PROJECT, shown, views)
+def _entities(kind: EntityKind, render: Callable[[Any, Caller], View]) -> Renderer:
+    """Projects or activities: as ``GET /api/{kind}s/{id}``, for those the caller has access to."""
 
+    def views(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, View]:
+        caller, model = scope.caller, kind.model
+        rows = session.scalars(select(model).where(model.id.in_(ids)))
+        shown = [e for e in rows if has_access(caller, kind.name, e)]
+        return _with_rates(session, scope, kind, shown, {e.id: render(e, caller) for e in shown})
 
-def _activities(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, View]:
-    caller = scope.caller
-    rows = session.scalars(select(Activity).where(Activity.id.in_(ids)))
-    shown = [a for a in rows if has_access(caller, "activity", a)]
-    views = {a.id: activity_render.entity(a, caller) for a in shown}
-    return _with_rates(session, scope, ACTIVITY, shown, views)
+    return views
 
 
 def _with_rates(
@@ -298,8 +292,8 @@ def _timesheets(session: Session, scope: Scope, ids: list[int]) -> Mapping[int, 
 
 _RENDERERS: dict[str, Renderer] = {
     "customer": _customers,
-    "project": _projects,
-    "activity": _activities,
+    "project": _entities(PROJECT, project_render.entity),
+    "activity": _entities(ACTIVITY, activity_render.entity),
     "user": _users,
     "team": _teams,
     "tag": _tags,

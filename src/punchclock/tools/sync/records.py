@@ -80,14 +80,15 @@ def instant(value: str | None) -> str | None:
 
 
 def moment(value: str) -> tuple[str, int, str]:
-    """An instant as the server wrote it: (the text to store, its UTC offset in minutes, its local
-    day as ``Y-m-d``). Anything but an ISO 8601 instant with an offset is a ValueError."""
+    """An instant as the server wrote it: (the text to store, with its offset as ``+HH:MM``, which
+    SQLite's ``datetime()`` and PostgreSQL both read; its UTC offset in minutes; its local day as
+    ``Y-m-d``). Anything but an ISO 8601 instant with an offset is a ValueError."""
     parsed = dt.datetime.fromisoformat(value)  # the check; the text itself is what is stored
     offset = parsed.utcoffset()
     if offset is None:
         raise ValueError(f"an instant without a UTC offset: {value!r}")
     if len(value) == 24 and value[19] in "+-":  # Kimai's form: no fractions, offset "+0200"
-        return value, int(offset.total_seconds()) // 60, value[:10]
+        return f"{value[:22]}:{value[22:]}", int(offset.total_seconds()) // 60, value[:10]
     return parsed.isoformat(), int(offset.total_seconds()) // 60, parsed.date().isoformat()
 
 

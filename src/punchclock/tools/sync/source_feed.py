@@ -68,7 +68,7 @@ class FeedSource:
             pages = read_ahead(pages)
         first = True
         for page in pages:
-            rates = {**page.rates, **context.rates(kind, page.unrated)} if kind in records.RATED else {}
+            rates = {**page.rates, **context.rates(kind, page.unrated)}
             with context.writer.batch() as batch:
                 if first and start:
                     if tracking:

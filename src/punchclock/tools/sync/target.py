@@ -173,10 +173,10 @@ class BulkUpsert:
     """``INSERT … ON CONFLICT (keys) DO UPDATE`` handed to the driver's executemany as tuples.
 
     SQLAlchemy's per-row parameter handling costs more than the insert itself on big batches: the
-    statement is written once, and the driver gets the values as they are. Instants come as the
-    server's ISO 8601 text with its offset (or as aware datetimes), dates as ``Y-m-d``: PostgreSQL
-    reads both forms into its types; on SQLite ``datetime(?)`` turns an instant into the UTC text
-    that ``schema.Instant`` stores, in C and without the GIL.
+    statement is written once, and the driver gets the values as they are. Instants come as ISO
+    8601 text with a ``+HH:MM`` offset, dates as ``Y-m-d`` (``records.moment``): PostgreSQL reads
+    both into its types; on SQLite ``datetime(?)`` turns an instant into the UTC text that
+    ``schema.Instant`` stores, in C and without the GIL.
     """
 
     def __init__(
@@ -188,16 +188,8 @@ class BulkUpsert:
         # Rows carry every column: one C-level call takes them out in order.
         self.pick = operator.itemgetter(*self.columns) if len(self.columns) > 1 else _one(self.columns[0])
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        marks = [mark] * len(self.columns)
-        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
-        if dialect.name == "sqlite":
-            for index, column in enumerate(table.columns):
-                python_type = _python_type(column)
-                if python_type is dt.datetime:
-                    marks[index] = "datetime(?)"
-                    self.converters.append((index, _sqlite_instant))
-                elif python_type is dt.date:
-                    self.converters.append((index, _sqlite_date))
+        instant = "datetime(?)" if dialect.name == "sqlite" else mark
+        marks = [instant if _python_type(column) is dt.datetime else mark for column in table.columns]
         conflict = ", ".join(quote(key) for key in keys)
         action = (
             "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
@@ -212,18 +204,8 @@ class BulkUpsert:
     def __call__(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        pick, converters = self.pick, self.converters
-        if not converters:
-            values = [pick(row) for row in rows]
-        else:
-            values = []
-            for row in rows:
-                value = list(pick(row))
-                for index, convert in converters:
-                    if value[index] is not None:
-                        value[index] = convert(value[index])
-                values.append(tuple(value))
-        connection.exec_driver_sql(self.sql, values)
+        pick = self.pick
+        connection.exec_driver_sql(self.sql, [pick(row) for row in rows])
 
 
 def _one(column: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -235,16 +217,3 @@ def _python_type(column: Any) -> type | None:
         return column.type.python_type  # type: ignore[no-any-return]
     except NotImplementedError:
         return None
-
-
-def _sqlite_instant(value: str | dt.datetime) -> str:
-    """What SQLite's ``datetime()`` reads: it wants the offset as ``+HH:MM``, Kimai writes ``+HHMM``."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat(" ")[:19]
-    if value[-5] in "+-" and value[-3] != ":":
-        return f"{value[:-2]}:{value[-2:]}"
-    return value
-
-
-def _sqlite_date(value: str | dt.date) -> str:
-    return value if isinstance(value, str) else value.isoformat()

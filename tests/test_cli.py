@@ -45,7 +45,7 @@ from punchclock.kimai.version import KIMAI_VERSION
 from punchclock.migrate import alembic_config, current_revision, upgrade
 from punchclock.users.service import create_user
 from tests.conftest import POSTGRES_URL, Api, backends
-from tests.serving import free_port
+from tests.threaded_server import free_port
 
 PUNCHCLOCK = [sys.executable, "-m", "punchclock"]
 # CLI tests own this PostgreSQL schema; the shared fixtures use "public" for the whole session.

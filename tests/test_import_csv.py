@@ -32,7 +32,7 @@ from punchclock.tools.client import api_base
 from punchclock.tools.importer import Options, run_import
 from tests.conftest import PEOPLE, Api
 from tests.conftest import test_settings as settings_for
-from tests.serving import free_port, serving
+from tests.threaded_server import free_port, serving
 
 SAMPLE = """DEMO,FOO,A long activity title
 DEMO,FOO,Demand management

@@ -27,7 +27,6 @@ from punchclock.tools.sync.target import Target, safe_url
 from punchclock.tools.sync.writer import Writer
 from tests.conftest import PEOPLE, Api
 from tests.conftest import test_settings as settings_for
-from tests.serving import serving
 from tests.sync_support import (
     Rows,
     assert_indexes,
@@ -43,6 +42,7 @@ from tests.sync_support import (
     target_url,
 )
 from tests.test_projects import make_activity, make_customer, make_project
+from tests.threaded_server import serving
 
 UTC = dt.UTC
 TOKEN = PEOPLE["super"].token

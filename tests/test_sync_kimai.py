@@ -23,7 +23,6 @@ from punchclock.tools.sync.source_kimai import OVERLAP
 from punchclock.tools.sync.target import safe_url
 from tests.conftest import backends
 from tests.fake_kimai import FakeKimai
-from tests.serving import serving
 from tests.sync_support import (
     Rows,
     assert_indexes,
@@ -37,6 +36,7 @@ from tests.sync_support import (
     sync_process,
     target_url,
 )
+from tests.threaded_server import serving
 
 SUPER, ADMIN, LEAD, USER = "super-token", "admin-token", "lead-token", "user-token"
 UTC = dt.UTC

@@ -21,8 +21,8 @@ from punchclock.app import create_app
 from punchclock.db import Database
 from tests.conftest import BAD_REQUEST, FORBIDDEN, PEOPLE, Api, add_team
 from tests.conftest import test_settings as settings_for
-from tests.test_import_csv import serve
 from tests.test_projects import make_activity, make_customer, make_project
+from tests.threaded_server import serving
 
 KINDS = ("customers", "projects", "activities", "timesheets")
 MODELS = {
@@ -411,7 +411,8 @@ def test_a_younger_entity_with_a_deleted_ones_id_is_not_mapped(api: Api, db: Dat
 @pytest.fixture(scope="module")
 def server(database: Database, database_url: str) -> Iterator[str]:
     """The app served by uvicorn, for calls at the same time."""
-    yield from serve(create_app(settings_for(database_url), database))
+    with serving(create_app(settings_for(database_url), database)) as url:
+        yield url
 
 
 def test_the_same_keys_sent_twice_at_once_create_once(api: Api, server: str, refs: Refs) -> None:
